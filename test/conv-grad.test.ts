@@ -1,10 +1,8 @@
-// The wasm Conv2D filter gradient against the stock CPU backend gradient on random shapes.
+// The wasm Conv2D gradient kernels (filter and input) against the stock CPU backend on random shapes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../src/model/backend.js';
-import { conv2dFilterGrad } from '../src/model/conv-filter-grad.js';
 import { Rng } from '../src/util/rng.js';
 
 interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; s: 1 | 2; pad: 'same' | 'valid' }
@@ -14,7 +12,7 @@ function cases(): Case[] {
   const out: Case[] = [];
   for (const s of [1, 2] as const)
     for (const pad of ['same', 'valid'] as const)
-      for (let r = 0; r < 3; r++)
+      for (let r = 0; r < 4; r++)
         out.push({ n: rng.int(1, 3), h: rng.int(5, 11), w: rng.int(5, 11), cin: rng.int(1, 5), cout: rng.int(1, 6), k: [1, 3, 5][rng.int(0, 2)], s, pad });
   return out;
 }
@@ -25,7 +23,14 @@ function randArr(rng: Rng, size: number): Float32Array {
   return a;
 }
 
-test('wasm Conv2D gradients (filter and input) match the CPU backend to 1e-4', async () => {
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test('wasm Conv2D gradients (plain and fused, as layers use) match the CPU backend: max abs diff ≤ 1e-4', async () => {
   await initBackend('wasm');
   const rng = new Rng(11, 'conv-grad-data');
   for (const c of cases()) {
@@ -33,58 +38,90 @@ test('wasm Conv2D gradients (filter and input) match the CPU backend to 1e-4', a
     const fs: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
     const xv = randArr(rng, xs.reduce((a, b) => a * b));
     const fv = randArr(rng, fs.reduce((a, b) => a * b));
-    const seen = new Map<number, Float32Array>();
-    const upstream = (size: number) => {
-      if (!seen.has(size)) seen.set(size, randArr(rng, size));
-      return seen.get(size)!;
-    };
-    const grads = async (backend: string) => {
+    let up: Float32Array | undefined;
+    const grads = async (backend: string, fused: boolean) => {
       await tf.setBackend(backend);
       const x = tf.tensor4d(xv, xs);
       const f = tf.tensor4d(fv, fs);
-      // A non-uniform upstream gradient: weight the outputs by fixed random numbers.
       const loss = (a: tf.Tensor4D, b: tf.Tensor4D) => {
-        const y = tf.conv2d(a, b, c.s, c.pad);
-        return y.mul(tf.tensor(upstream(y.size), y.shape)).sum() as tf.Scalar;
+        const y = fused ? tf.fused.conv2d({ x: a, filter: b, strides: c.s, pad: c.pad }) : tf.conv2d(a, b, c.s, c.pad);
+        up ??= randArr(rng, y.size); // a fixed, non-uniform upstream gradient
+        return y.mul(tf.tensor(up, y.shape)).sum() as tf.Scalar;
       };
       const [gx, gf] = tf.grads(loss)([x, f]);
       const out = [await gx.data(), await gf.data()];
       tf.dispose([x, f, gx, gf]);
       return out;
     };
-    const [cx, cf] = await grads('cpu');
-    const [wx, wf] = await grads('wasm');
-    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-      assert.equal(a.length, b.length);
-      let m = 0;
-      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-      return m;
-    };
-    const df = maxDiff(cf, wf);
-    const dx = maxDiff(cx, wx);
-    assert.ok(df <= 1e-4, `filter grad differs by ${df} for ${JSON.stringify(c)}`);
-    assert.ok(dx <= 1e-4, `input grad differs by ${dx} for ${JSON.stringify(c)}`);
+    for (const fused of [false, true]) {
+      const [cx, cf] = await grads('cpu', fused);
+      const [wx, wf] = await grads('wasm', fused);
+      const df = maxAbsDiff(cf, wf);
+      const dx = maxAbsDiff(cx, wx);
+      assert.ok(df <= 1e-4, `filter grad differs by ${df} for ${JSON.stringify(c)} fused=${fused}`);
+      assert.ok(dx <= 1e-4, `input grad differs by ${dx} for ${JSON.stringify(c)} fused=${fused}`);
+    }
   }
   await tf.setBackend('wasm');
 });
 
-test('conv2dFilterGrad equals the CPU backend Conv2DBackpropFilter kernel, absolute error', async () => {
+test('the wasm Conv2DBackpropFilter and Conv2DBackpropInput kernels equal the CPU kernels directly', async () => {
   await initBackend('wasm');
-  await tf.setBackend('cpu');
   const rng = new Rng(3, 'conv-grad-direct');
   for (const c of cases()) {
-    const x = tf.tensor4d(randArr(rng, c.n * c.h * c.w * c.cin), [c.n, c.h, c.w, c.cin]);
+    const xv = randArr(rng, c.n * c.h * c.w * c.cin);
     const fshape: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
-    const y = tf.conv2d(x, tf.zeros(fshape) as tf.Tensor4D, c.s, c.pad);
-    const dy = tf.tensor4d(randArr(rng, y.size), y.shape as [number, number, number, number]);
-    const ref = await (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-      strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fshape,
-    }) as tf.Tensor).data();
-    const got = await conv2dFilterGrad(x, dy, fshape, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: 1 }).data();
-    let m = 0;
-    for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(ref[i] - got[i]));
-    assert.ok(m <= 1e-4, `max abs diff ${m} for ${JSON.stringify(c)}`);
-    tf.dispose([x, y, dy]);
+    const outH = c.pad === 'same' ? Math.ceil(c.h / c.s) : Math.ceil((c.h - c.k + 1) / c.s);
+    const outW = c.pad === 'same' ? Math.ceil(c.w / c.s) : Math.ceil((c.w - c.k + 1) / c.s);
+    const dyv = randArr(rng, c.n * outH * outW * c.cout);
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(xv, [c.n, c.h, c.w, c.cin]);
+      const dy = tf.tensor4d(dyv, [c.n, outH, outW, c.cout]);
+      const g = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: fshape }) as tf.Tensor;
+      assert.deepEqual(g.shape, fshape);
+      const v = await g.data();
+      tf.dispose([x, dy, g]);
+      return v;
+    };
+    const m = maxAbsDiff(await run('cpu'), await run('wasm'));
+    assert.ok(m <= 1e-4, `filter: max abs diff ${m} for ${JSON.stringify(c)}`);
+    const fv = randArr(rng, fshape.reduce((a, b) => a * b));
+    const runInput = async (backend: string) => {
+      await tf.setBackend(backend);
+      const dy = tf.tensor4d(dyv, [c.n, outH, outW, c.cout]);
+      const f = tf.tensor4d(fv, fshape);
+      const g = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.cin] }) as tf.Tensor;
+      assert.deepEqual(g.shape, [c.n, c.h, c.w, c.cin]);
+      const v = await g.data();
+      tf.dispose([dy, f, g]);
+      return v;
+    };
+    const mi = maxAbsDiff(await runInput('cpu'), await runInput('wasm'));
+    assert.ok(mi <= 1e-4, `input: max abs diff ${mi} for ${JSON.stringify(c)}`);
   }
   await tf.setBackend('wasm');
+  assert.equal(tf.memory().numTensors, 0, 'the fallback kernel leaks no tensors');
+});
+
+test('the tile-free FusedBatchNorm gradient equals the stock tfjs gradient', async () => {
+  await initBackend('wasm');
+  const { fusedBatchNormGradConfig } = await import('@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js');
+  const ours = tf.getGradient('FusedBatchNorm')!;
+  assert.notEqual(ours.gradFunc, fusedBatchNormGradConfig.gradFunc, 'our gradient is the registered one');
+  const rng = new Rng(5, 'bn-grad');
+  const shape: [number, number, number, number] = [3, 5, 4, 6];
+  const size = shape.reduce((a, b) => a * b);
+  const x = tf.tensor4d(randArr(rng, size), shape);
+  const dy = tf.tensor4d(randArr(rng, size), shape);
+  const mean = tf.tensor1d(randArr(rng, 6));
+  const variance = tf.tensor1d(randArr(rng, 6).map((v) => v * v + 0.1));
+  const scale = tf.tensor1d(randArr(rng, 6));
+  const attrs = { varianceEpsilon: 1e-3 };
+  const a = ours.gradFunc(dy, [x, mean, variance, scale], attrs);
+  const b = fusedBatchNormGradConfig.gradFunc(dy, [x, mean, variance, scale], attrs);
+  for (const k of ['x', 'mean', 'variance', 'scale', 'offset']) {
+    const m = maxAbsDiff(await a[k]().data(), await b[k]().data());
+    assert.ok(m <= 1e-5, `${k}: max abs diff ${m}`);
+  }
 });

@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmConv2DGradient } from './conv-filter-grad.js';
+import { registerWasmConvGradients } from './conv-grads.js';
+import { registerBatchNormGradient } from './batchnorm-grad.js';
 import { UserError } from '../util/errors.js';
 
 export type BackendChoice = 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu';
@@ -41,7 +42,8 @@ async function useWasm(): Promise<void> {
   setWasmPaths(dir);
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend failed to initialise');
   await tf.ready();
-  registerWasmConv2DGradient();
+  registerWasmConvGradients();
+  registerBatchNormGradient();
 }
 
 /**

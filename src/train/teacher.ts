@@ -1,0 +1,78 @@
+// `snapmix train --data`: train a zoo model on clean data (the teacher), keep the best by test top-1.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Dataset } from '../data/types.js';
+import { splitRecords } from '../data/index.js';
+import { buildResNet, DEFAULT_RESNET } from '../model/zoo.js';
+import { DEFAULT_PREPROCESS, saveModel } from '../model/io.js';
+import { loadImageSet } from './images.js';
+import { evaluate } from './evaluate.js';
+import { cleanSource } from './clean-source.js';
+import { trainLoop, type EpochMetrics } from './loop.js';
+import { validateRecipe, type Recipe } from './recipe.js';
+import { UserError } from '../util/errors.js';
+
+export interface TeacherOptions {
+  dataset: Dataset;
+  out: string;
+  size: number;
+  recipe: Recipe;
+  width?: number;
+  depth?: number;
+  stages?: number;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface TeacherResult {
+  bestTop1: number | null;
+  history: EpochMetrics[];
+  seconds: number;
+}
+
+export async function trainTeacher(o: TeacherOptions): Promise<TeacherResult> {
+  const recipe = validateRecipe(o.recipe);
+  const log = o.log ?? (() => {});
+  const train = splitRecords(o.dataset, 'train');
+  const test = splitRecords(o.dataset, 'test');
+  if (train.length === 0) throw new UserError(`no training images in ${o.dataset.root}`);
+  const existing = await fs.readdir(o.out).catch(() => [] as string[]);
+  if (existing.includes('model.json')) throw new UserError(`--out ${o.out} already holds a model; choose another directory or delete it`);
+  const t0 = Date.now();
+  const trainSet = await loadImageSet(train, o.size);
+  const testSet = await loadImageSet(test, o.size);
+  log(`data: ${train.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
+  const numClasses = o.dataset.classNames.length;
+  const model = buildResNet({
+    inputSize: o.size,
+    numClasses,
+    width: o.width ?? DEFAULT_RESNET.width,
+    depth: o.depth ?? DEFAULT_RESNET.depth,
+    stages: o.stages ?? DEFAULT_RESNET.stages,
+    seed: recipe.seed,
+  });
+  log(`model: resnet width ${o.width ?? DEFAULT_RESNET.width} depth ${o.depth ?? DEFAULT_RESNET.depth} stages ${o.stages ?? DEFAULT_RESNET.stages}, ${model.countParams()} parameters`);
+  await fs.mkdir(o.out, { recursive: true });
+  const metricsFile = path.join(o.out, 'metrics.jsonl');
+  await fs.writeFile(metricsFile, '');
+  const pre = DEFAULT_PREPROCESS;
+  const meta = { classNames: o.dataset.classNames, inputSize: o.size, preprocess: pre, recipe, arch: { kind: 'resnet', width: o.width, depth: o.depth, stages: o.stages } };
+  const { best, history } = await trainLoop({
+    model,
+    source: cleanSource(trainSet, numClasses, recipe, pre),
+    recipe,
+    metricsFile,
+    quiet: o.quiet,
+    evaluate: async () => (testSet.images.length ? (await evaluate(model, testSet, pre)).top1 : null),
+    onEpoch: async (m, isBest) => {
+      log(
+        `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${m.train_acc.toFixed(3)} ` +
+          `test_top1 ${m.test_top1 === null ? 'n/a' : m.test_top1.toFixed(4)} lr ${m.lr.toExponential(2)} ` +
+          `${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
+      );
+      if (isBest) await saveModel(model, o.out, { ...meta, epoch: m.epoch, testTop1: m.test_top1 });
+    },
+  });
+  model.dispose();
+  return { bestTop1: best, history, seconds: (Date.now() - t0) / 1000 };
+}
