@@ -44,7 +44,7 @@ export async function readImageFolder(rootArg: string): Promise<Dataset> {
   // benchmark's masks/) are not classes then.
   const splitLayout = top.includes('train');
   const parts: { dir: string; prefix: string; split: Split }[] = splitLayout
-    ? top.filter((d) => d in SPLIT_DIRS).map((d) => ({ dir: path.join(root, d), prefix: d, split: SPLIT_DIRS[d] }))
+    ? ['train', ...top.filter((d) => d in SPLIT_DIRS && d !== 'train')].map((d) => ({ dir: path.join(root, d), prefix: d, split: SPLIT_DIRS[d] }))
     : [{ dir: root, prefix: '', split: 'all' }];
 
   const classNames = await subdirs(parts[0].dir);

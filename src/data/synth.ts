@@ -42,6 +42,10 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
   if (o.classes < 2 || o.classes > maxClasses()) throw new UserError(`--classes must be in [2, ${maxClasses()}], got ${o.classes}`);
   if (o.size < 16 || o.size > 512) throw new UserError(`--size must be in [16, 512], got ${o.size}`);
   if (o.perClass < 1 || o.testPerClass < 0) throw new UserError('--per-class must be ≥ 1 and --test-per-class ≥ 0');
+  const [lo, hi] = o.partScale;
+  if (o.partScale.length !== 2 || !(lo > 0 && lo <= hi && hi <= Math.sqrt(0.1))) {
+    throw new UserError(`--part-scale takes two numbers 0 < min ≤ max ≤ 0.316 (the part must cover ≤ 10% of the image), got ${o.partScale.join(' ')}`);
+  }
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
   if (existing.length && !o.overwrite) throw new UserError(`--out ${o.out} is not empty; pass --overwrite to replace it`);
   const parent = path.dirname(path.resolve(o.out));

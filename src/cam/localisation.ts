@@ -1,0 +1,40 @@
+// How well a model's CAM finds the synthetic benchmark's part: the share of images whose upsampled
+// CAM maximum lies inside the ground-truth part mask.
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import type { CamHead } from '../model/cam-head.js';
+import { computeCams } from '../model/cam-head.js';
+import { toFloatBatch } from '../image/views.js';
+import type { ImageSet } from '../train/images.js';
+import { readParts } from '../data/synth.js';
+import { argmax, upsampleBilinear } from './upsample.js';
+import { UserError } from '../util/errors.js';
+
+export async function camInPartShare(
+  head: CamHead,
+  set: ImageSet,
+  dataRoot: string,
+  pre: { mean: number[]; std: number[] },
+  batchSize = 64,
+): Promise<{ share: number; n: number }> {
+  const parts = await readParts(dataRoot);
+  let hits = 0;
+  for (let s = 0; s < set.images.length; s += batchSize) {
+    const imgs = set.images.slice(s, s + batchSize);
+    const labels = set.labels.slice(s, s + batchSize);
+    const x = tf.tensor4d(toFloatBatch(imgs, set.size, pre.mean, pre.std), [imgs.length, set.size, set.size, 3]);
+    const { cams, h, w } = computeCams(head, x, labels);
+    x.dispose();
+    for (let i = 0; i < imgs.length; i++) {
+      const id = set.ids[s + i];
+      const entry = parts.get(id);
+      if (!entry) throw new UserError(`${path.join(dataRoot, 'parts.jsonl')} has no entry for ${id}`);
+      const { data, info } = await sharp(path.join(dataRoot, entry.mask)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      if (info.width !== set.size || info.height !== set.size) throw new UserError(`mask ${entry.mask} is ${info.width}×${info.height}, expected ${set.size}`);
+      const up = upsampleBilinear(cams.subarray(i * h * w, (i + 1) * h * w), h, w, set.size, set.size);
+      if (data[argmax(up)] > 127) hits++;
+    }
+  }
+  return { share: set.images.length ? hits / set.images.length : NaN, n: set.images.length };
+}

@@ -1,0 +1,71 @@
+// Options shared by several commands, defined once so their help and validation agree.
+import type { Argv } from 'yargs';
+import { BACKEND_CHOICES, backendLine, initBackend, type BackendChoice, type BackendInfo } from '../model/backend.js';
+import { DEFAULT_RECIPE, OPTIMIZERS, type Recipe } from '../train/recipe.js';
+import { SCHEDULES } from '../train/schedule.js';
+import { DATASET_FORMATS } from '../data/index.js';
+
+export function withBackend<T>(y: Argv<T>) {
+  return y.option('backend', {
+    choices: BACKEND_CHOICES,
+    default: 'auto' as BackendChoice,
+    describe: 'compute backend: auto tries gpu (tfjs-node-gpu) → native (tfjs-node) → wasm',
+  });
+}
+
+export function withQuiet<T>(y: Argv<T>) {
+  return y.option('quiet', { type: 'boolean', default: false, describe: 'no progress bars or per-epoch lines' });
+}
+
+export function withDataFormat<T>(y: Argv<T>) {
+  return y.option('data-format', {
+    choices: DATASET_FORMATS,
+    default: 'auto' as (typeof DATASET_FORMATS)[number],
+    describe: 'how to read --data: ImageFolder dir, CUB-200-2011 dir (has images.txt), or a .csv/.jsonl manifest',
+  });
+}
+
+export async function startBackend(choice: BackendChoice): Promise<BackendInfo> {
+  const info = await initBackend(choice);
+  console.error(backendLine(info));
+  return info;
+}
+
+export function withRecipe<T>(y: Argv<T>) {
+  const d = DEFAULT_RECIPE;
+  return y
+    .option('epochs', { type: 'number', default: d.epochs, describe: 'training epochs' })
+    .option('batch-size', { type: 'number', default: d.batchSize, describe: 'images per step' })
+    .option('lr', { type: 'number', default: d.lr, describe: 'peak learning rate' })
+    .option('optimizer', { choices: OPTIMIZERS, default: d.optimizer, describe: 'sgd (with momentum) or adam' })
+    .option('momentum', { type: 'number', default: d.momentum, describe: 'SGD momentum' })
+    .option('weight-decay', { type: 'number', default: d.weightDecay, describe: 'L2 penalty on conv/dense kernels' })
+    .option('schedule', { choices: SCHEDULES, default: d.schedule, describe: 'learning-rate schedule (step: ×0.1 at 50% and 75%)' })
+    .option('warmup', { type: 'number', default: d.warmup, describe: 'linear warm-up epochs' })
+    .option('seed', { type: 'number', default: d.seed, describe: 'seed for init, order and augmentation' })
+    .option('crop-pad', { type: 'number', default: d.cropPad, describe: 'random crop: pad by this many pixels, crop back (0 = off)' })
+    .option('flip', { type: 'boolean', default: d.flip, describe: 'random horizontal flip (--no-flip to disable)' });
+}
+
+export function recipeFrom(a: {
+  epochs: number; batchSize: number; lr: number; optimizer: string; momentum: number; weightDecay: number;
+  schedule: string; warmup: number; seed: number; cropPad: number; flip: boolean;
+}): Recipe {
+  return {
+    epochs: a.epochs,
+    batchSize: a.batchSize,
+    lr: a.lr,
+    optimizer: a.optimizer as Recipe['optimizer'],
+    momentum: a.momentum,
+    weightDecay: a.weightDecay,
+    schedule: a.schedule as Recipe['schedule'],
+    warmup: a.warmup,
+    seed: a.seed,
+    cropPad: a.cropPad,
+    flip: a.flip,
+  };
+}
+
+export function log(line: string): void {
+  console.log(line);
+}

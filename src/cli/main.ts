@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// `snapmix`: one yargs entry, one file per command; commands parse and print, the work is in src/*.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UserError } from '../util/errors.js';
+import * as synth from './synth.js';
+import * as train from './train.js';
+import * as evalCmd from './eval.js';
+import * as demo from './demo.js';
+
+function fail(err: unknown): never {
+  if (err instanceof UserError) {
+    console.error(`snapmix: error: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('snapmix')
+    .usage('$0 <command> [options]\n\nOffline SnapMix augmentation: teacher CAMs → semantically proportional labels → Arrow shards.')
+    .command(synth)
+    .command(train)
+    .command(evalCmd)
+    .command(demo)
+    .demandCommand(1, 'name a command; see --help')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) fail(err);
+      console.error(`snapmix: error: ${msg}\nRun with --help for usage.`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+main().catch(fail);

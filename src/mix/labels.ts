@@ -1,0 +1,64 @@
+// Label weights for each method (DESIGN §2): pure functions of SPMs (as integral images) and boxes.
+import { boxArea, boxSum, integralImage, type Box } from '../cam/spm.js';
+
+export interface Weights {
+  weightA: number;
+  weightB: number;
+  /** 1 − area(boxA)/image area: the CutMix-style label of the same boxes (for ablations). */
+  areaWeight: number;
+}
+
+export interface SpmStats {
+  /** Integral image of the SPM (or of any non-negative map: the tests also use part masks). */
+  integral: Float64Array;
+  W: number;
+  H: number;
+  /** Total mass (1 for an SPM; NaN for a constant CAM). */
+  total: number;
+}
+
+/**
+ * SnapMix: rho_a = 1 − SPM_a(box_a)/(Σ SPM_a + 1e-8); rho_b = SPM_b(box_b)/(Σ SPM_b + 1e-8).
+ * Same label → both become rho_a + rho_b. NaN (constant CAM) → area fallback, rho_b = 1 − area lam.
+ * Empty box (either) → no paste, rho_a = 1, rho_b = 0. Order of the rules as in the official code.
+ */
+export function snapmixWeights(a: SpmStats, boxA: Box, b: SpmStats, boxB: Box, sameLabel: boolean): Weights {
+  const areaWeight = 1 - boxArea(boxA) / (a.W * a.H);
+  if (boxArea(boxA) === 0 || boxArea(boxB) === 0) return { weightA: 1, weightB: 0, areaWeight: 1 };
+  let ra = 1 - boxSum(a.integral, a.W, boxA) / (a.total + 1e-8);
+  let rb = boxSum(b.integral, b.W, boxB) / (b.total + 1e-8);
+  if (sameLabel) {
+    const tmp = ra;
+    ra += rb;
+    rb += tmp;
+  }
+  if (Number.isNaN(ra)) ra = areaWeight;
+  if (Number.isNaN(rb)) rb = 1 - areaWeight;
+  return { weightA: ra, weightB: rb, areaWeight };
+}
+
+/** CutMix: the same box in both; area labels that sum to 1. */
+export function cutmixWeights(box: Box, W: number, H: number): Weights {
+  const lam = 1 - boxArea(box) / (W * H);
+  return { weightA: lam, weightB: 1 - lam, areaWeight: lam };
+}
+
+/** Mixup: pixel blend with lam. */
+export function mixupWeights(lam: number): Weights {
+  return { weightA: lam, weightB: 1 - lam, areaWeight: lam };
+}
+
+export const NO_MIX: Weights = { weightA: 1, weightB: 0, areaWeight: 1 };
+
+export function statsFromMap(map: ArrayLike<number>, W: number, H: number): SpmStats {
+  const I = integralImage(map, H, W);
+  return { integral: I, W, H, total: I[I.length - 1] };
+}
+
+/** Dense target rho_a·e_a + rho_b·e_b (labels may coincide: the weights then add). */
+export function softLabel(numClasses: number, labelA: number, labelB: number, w: Weights): Float32Array {
+  const t = new Float32Array(numClasses);
+  t[labelA] += w.weightA;
+  t[labelB] += w.weightB;
+  return t;
+}
