@@ -7,6 +7,8 @@ import * as synth from './synth.js';
 import * as train from './train.js';
 import * as evalCmd from './eval.js';
 import * as demo from './demo.js';
+import * as cams from './cams.js';
+import * as generate from './generate.js';
 
 function fail(err: unknown): never {
   if (err instanceof UserError) {
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
     .command(synth)
     .command(train)
     .command(evalCmd)
+    .command(cams)
+    .command(generate)
     .command(demo)
     .demandCommand(1, 'name a command; see --help')
     .strict()

@@ -1,6 +1,5 @@
 // Dataset entry point: pick the reader from what --data points at.
 import { promises as fs } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { UserError } from '../util/errors.js';
 import { readImageFolder } from './imagefolder.js';
 import { isCubRoot, readCub } from './cub.js';
@@ -30,14 +29,6 @@ export function splitRecords(ds: Dataset, split: Exclude<Split, 'all'>): Dataset
   const hasSplits = ds.records.some((r) => r.split !== 'all');
   if (!hasSplits) return split === 'train' ? ds.records : [];
   return ds.records.filter((r) => r.split === split);
-}
-
-/** Identity of a listing (ids, labels, splits, class names); file bytes are hashed where cached. */
-export function listingFingerprint(ds: Dataset): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify(ds.classNames));
-  for (const r of ds.records) h.update(`${r.id}\t${r.label}\t${r.split}\n`);
-  return h.digest('hex');
 }
 
 export type { Dataset, DatasetRecord, Split } from './types.js';

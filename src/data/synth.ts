@@ -80,6 +80,7 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
     });
     const { onProgress: _p, overwrite: _o, out: _out, ...opts } = o;
     await fs.writeFile(path.join(tmp, 'synth.json'), JSON.stringify({ generator: 'snapmix-synth', version: SYNTH_VERSION, options: opts, classes }, null, 2) + '\n');
+    await fs.chmod(tmp, 0o755); // mkdtemp makes 0700; the result is an ordinary directory
     await fs.rm(o.out, { recursive: true, force: true });
     await fs.rename(tmp, o.out);
   } catch (e) {

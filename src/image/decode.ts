@@ -39,3 +39,13 @@ export async function encodePng(data: Uint8Array, width: number, height: number,
     .png({ compressionLevel: 9, adaptiveFiltering: false, palette: false })
     .toBuffer();
 }
+
+export type EncodeFormat = 'jpeg' | 'png' | 'webp';
+
+/** Encode RGB HWC pixels; options fixed so a release is byte-reproducible with the same sharp/libvips. */
+export async function encodeRgb(data: Uint8Array, width: number, height: number, format: EncodeFormat, quality: number): Promise<Buffer> {
+  const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } });
+  if (format === 'jpeg') return img.jpeg({ quality, chromaSubsampling: '4:2:0', mozjpeg: false }).toBuffer();
+  if (format === 'webp') return img.webp({ quality, effort: 4 }).toBuffer();
+  return img.png({ compressionLevel: 9, adaptiveFiltering: false }).toBuffer();
+}

@@ -1,0 +1,108 @@
+// The CAM cache (DESIGN §1): one raw CAM per source image per teacher, reused by every round.
+// cams.arrow (Arrow IPC stream) + cams.json (fingerprints, shape) + rejects.jsonl.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Field } from 'apache-arrow';
+import { fieldOf, fixedListData, float32Data, int32Data, int64Data, utf8Data } from '../shards/arrow-build.js';
+import { readTable, recordBatch, streamBytes, writeFileAtomic } from '../shards/ipc.js';
+import { UserError } from '../util/errors.js';
+import type { Reject } from '../pool/tasks.js';
+
+export const CAM_CACHE_VERSION = 1;
+
+export interface CamSet {
+  ids: string[];
+  labels: Int32Array;
+  /** n × h·w raw CAMs of the true class, row-major. */
+  cams: Float32Array;
+  h: number;
+  w: number;
+  prob: Float32Array;
+  pred: Int32Array;
+  sha256: string[];
+}
+
+export interface CamMeta {
+  format: 'snapmix-cams';
+  version: number;
+  teacher_fingerprint: string;
+  dataset_fingerprint: string;
+  class_names: string[];
+  split: string;
+  teacher_input_size: number;
+  h: number;
+  w: number;
+  count: number;
+  rejected: Record<string, number>;
+}
+
+export function camOf(set: CamSet, row: number): { data: Float32Array; h: number; w: number } {
+  const n = set.h * set.w;
+  return { data: set.cams.subarray(row * n, (row + 1) * n), h: set.h, w: set.w };
+}
+
+export async function writeCamCache(dir: string, set: CamSet, meta: CamMeta, rejects: Reject[]): Promise<void> {
+  const parent = path.dirname(path.resolve(dir));
+  await fs.mkdir(parent, { recursive: true });
+  const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(dir)}.tmp-`));
+  try {
+    const cols = {
+      id: utf8Data(set.ids),
+      label: int64Data(set.labels),
+      h: int32Data(new Int32Array(set.ids.length).fill(set.h)),
+      w: int32Data(new Int32Array(set.ids.length).fill(set.w)),
+      cam: fixedListData(float32Data(set.cams), set.h * set.w),
+      sha256: utf8Data(set.sha256),
+      teacher_prob: float32Data(set.prob),
+      teacher_pred: int64Data(set.pred),
+    };
+    const fields: Field[] = Object.entries(cols).map(([k, d]) => fieldOf(k, d));
+    const batch = recordBatch(fields, Object.values(cols), new Map([['snapmix_cams', JSON.stringify(meta)]]));
+    await fs.writeFile(path.join(tmp, 'cams.arrow'), streamBytes([batch]));
+    await fs.writeFile(path.join(tmp, 'cams.json'), JSON.stringify(meta, null, 2) + '\n');
+    await fs.writeFile(path.join(tmp, 'rejects.jsonl'), rejects.map((r) => JSON.stringify(r) + '\n').join(''));
+    await fs.chmod(tmp, 0o755); // mkdtemp makes 0700; the result is an ordinary directory
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rename(tmp, dir);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
+  let meta: CamMeta;
+  try {
+    meta = JSON.parse(await fs.readFile(path.join(dir, 'cams.json'), 'utf8'));
+  } catch {
+    throw new UserError(`--cams ${dir} is not a CAM cache (no readable cams.json); make one with 'snapmix cams'`);
+  }
+  if (meta.format !== 'snapmix-cams' || meta.version !== CAM_CACHE_VERSION) {
+    throw new UserError(`--cams ${dir}: format ${meta.format} v${meta.version} is not snapmix-cams v${CAM_CACHE_VERSION}; recompute it with 'snapmix cams'`);
+  }
+  const t = await readTable(path.join(dir, 'cams.arrow'));
+  const n = t.numRows;
+  const camCol = t.getChild('cam')!;
+  const cams = new Float32Array(n * meta.h * meta.w);
+  let off = 0;
+  for (const d of camCol.data) {
+    const child = d.children[0].values as Float32Array;
+    const start = d.children[0].offset;
+    cams.set(child.subarray(start, start + d.length * meta.h * meta.w), off);
+    off += d.length * meta.h * meta.w;
+  }
+  const ids = Array.from(t.getChild('id')!.toArray() as string[]);
+  const set: CamSet = {
+    ids,
+    labels: Int32Array.from(Array.from(t.getChild('label')!.toArray() as BigInt64Array, Number)),
+    cams,
+    h: meta.h,
+    w: meta.w,
+    prob: Float32Array.from(t.getChild('teacher_prob')!.toArray() as Float32Array),
+    pred: Int32Array.from(Array.from(t.getChild('teacher_pred')!.toArray() as BigInt64Array, Number)),
+    sha256: Array.from(t.getChild('sha256')!.toArray() as string[]),
+  };
+  const rj = await fs.readFile(path.join(dir, 'rejects.jsonl'), 'utf8').catch(() => '');
+  const rejects = rj.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Reject);
+  return { set, meta, rejects };
+}

@@ -1,0 +1,51 @@
+import { promises as fs } from 'node:fs';
+import type { Argv } from 'yargs';
+import { openDataset, splitRecords } from '../data/index.js';
+import { extractCams } from '../pipeline/cams.js';
+import { writeCamCache } from '../cam/cache.js';
+import { createProgress } from '../train/progress.js';
+import { UserError } from '../util/errors.js';
+import { startBackend, withBackend, withDataFormat, withQuiet } from './common.js';
+
+export const command = 'cams';
+export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
+
+export function withCamOptions<T>(y: Argv<T>) {
+  return y
+    .option('workers', { type: 'number', default: 2, describe: 'worker threads (wasm); native backends always use one inference thread' })
+    .option('cam-batch', { type: 'number', default: 32, describe: 'images per teacher forward pass' })
+    .option('feature-layer', { type: 'string', describe: 'CAM feature layer (default: the last 4-D layer feeding a GlobalAveragePooling2D)' })
+    .option('classifier-layer', { type: 'string', describe: 'CAM classifier layer (default: the Dense after that pooling)' })
+    .option('strict', { type: 'boolean', default: false, describe: 'stop at the first unreadable or corrupt image instead of skipping and counting it' });
+}
+
+export function builder(y: Argv) {
+  return withCamOptions(withQuiet(withDataFormat(withBackend(y))))
+    .option('data', { type: 'string', demandOption: true, describe: 'dataset (ImageFolder, CUB-200-2011, or manifest)' })
+    .option('teacher', { type: 'string', demandOption: true, describe: 'teacher model directory (tfjs LayersModel)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'CAM cache directory to write' })
+    .option('split', { choices: ['train', 'test'] as const, default: 'train' as const, describe: 'which split to compute CAMs for' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --out' })
+    .example('$0 cams --data data/synth --teacher runs/teacher --out runs/cams', '');
+}
+
+export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 64) throw new UserError(`--workers must be an integer in [1, 64], got ${a.workers}`);
+  if (!Number.isInteger(a.camBatch) || a.camBatch < 1 || a.camBatch > 1024) throw new UserError(`--cam-batch must be an integer in [1, 1024], got ${a.camBatch}`);
+  const existing = await fs.readdir(a.out).catch(() => [] as string[]);
+  if (existing.length && !a.overwrite) throw new UserError(`--out ${a.out} is not empty; pass --overwrite to replace it`);
+  const backend = await startBackend(a.backend);
+  const dataset = await openDataset(a.data, a.dataFormat);
+  const records = splitRecords(dataset, a.split);
+  if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
+  const bar = createProgress('cams', records.length, { quiet: a.quiet });
+  const t0 = Date.now();
+  const { set, meta, rejects } = await extractCams({
+    dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
+    featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, onProgress: (d) => bar.update(d),
+  });
+  bar.stop();
+  await writeCamCache(a.out, set, meta, rejects);
+  const s = (Date.now() - t0) / 1000;
+  console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w}) in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
+}

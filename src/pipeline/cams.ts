@@ -1,0 +1,118 @@
+// `snapmix cams`: one teacher pass per source image, batched, in the piscina inference pool.
+import type { Dataset, DatasetRecord } from '../data/types.js';
+import { datasetFingerprint } from '../data/fingerprint.js';
+import { loadModel } from '../model/io.js';
+import { findCamHead } from '../model/cam-head.js';
+import type { BackendInfo } from '../model/backend.js';
+import { makePool } from '../pool/pools.js';
+import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
+import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
+import { UserError } from '../util/errors.js';
+
+export interface CamOptions {
+  dataset: Dataset;
+  records: DatasetRecord[];
+  split: string;
+  teacher: string;
+  backend: BackendInfo;
+  workers: number;
+  batchSize: number;
+  strict: boolean;
+  featureLayer?: string;
+  classifierLayer?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Check a teacher against a dataset before any work: CAM head, class count, class names. */
+export async function checkTeacher(teacher: string, dataset: Dataset, layers: { featureLayer?: string; classifierLayer?: string }) {
+  const { model, meta, fingerprint } = await loadModel(teacher);
+  const head = findCamHead(model, layers);
+  if (head.numClasses !== dataset.classNames.length) {
+    throw new UserError(`teacher ${teacher} predicts ${head.numClasses} classes but the dataset has ${dataset.classNames.length}; use a teacher trained on this dataset`);
+  }
+  if (meta.classNames && meta.classNames.join('\n') !== dataset.classNames.join('\n')) {
+    throw new UserError(`teacher ${teacher} was trained on classes [${meta.classNames.slice(0, 3).join(', ')}, …] but the dataset has [${dataset.classNames.slice(0, 3).join(', ')}, …]`);
+  }
+  const size = meta.inputSize ?? (model.inputs[0].shape[1] as number);
+  model.dispose();
+  return { fingerprint, size };
+}
+
+export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
+  const { fingerprint, size } = await checkTeacher(o.teacher, o.dataset, o);
+  // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends.
+  const threads = o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, o.workers) : 1;
+  const pool = makePool('cam-worker', threads);
+  const n = o.records.length;
+  const results: CamResult[] = [];
+  let done = 0;
+  try {
+    const tasks: Promise<void>[] = [];
+    for (let s = 0; s < n; s += o.batchSize) {
+      const items = o.records.slice(s, s + o.batchSize).map((r) => ({ id: r.id, path: r.path, label: r.label }));
+      const task: CamTask = { teacher: o.teacher, backend: o.backend.kind, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer, items };
+      const k = s / o.batchSize;
+      tasks.push(
+        pool.run(task).then((r: CamResult) => {
+          if (o.strict && r.rejects.length) {
+            const j = r.rejects[0];
+            throw new UserError(`--strict: ${j.path} is ${j.reason} (${j.message}); fix or remove it, or drop --strict to skip and count it`);
+          }
+          results[k] = r;
+          done += items.length;
+          o.onProgress?.(done, n);
+        }),
+      );
+    }
+    await Promise.all(tasks);
+  } finally {
+    await pool.destroy();
+  }
+  const h = results.find((r) => r.h)?.h ?? 0;
+  const w = results.find((r) => r.w)?.w ?? 0;
+  const ids: string[] = [];
+  const labels: number[] = [];
+  const sha: string[] = [];
+  const allSha: string[] = [];
+  const rejects: Reject[] = [];
+  const cams: Float32Array[] = [];
+  const prob: number[] = [];
+  const pred: number[] = [];
+  results.forEach((r, k) => {
+    rejects.push(...r.rejects);
+    r.row.forEach((row, j) => {
+      const rec = o.records[k * o.batchSize + j];
+      allSha.push(r.sha256[j]);
+      if (row < 0) return;
+      ids.push(rec.id);
+      labels.push(rec.label);
+      sha.push(r.sha256[j]);
+      cams.push(r.cams.subarray(row * h * w, (row + 1) * h * w));
+      prob.push(r.prob[row]);
+      pred.push(r.pred[row]);
+    });
+  });
+  const flat = new Float32Array(cams.length * h * w);
+  cams.forEach((c, i) => flat.set(c, i * h * w));
+  const rejected: Record<string, number> = {};
+  for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
+  const meta: CamMeta = {
+    format: 'snapmix-cams',
+    version: CAM_CACHE_VERSION,
+    teacher_fingerprint: fingerprint,
+    dataset_fingerprint: datasetFingerprint(o.dataset.classNames, o.records, allSha),
+    class_names: o.dataset.classNames,
+    split: o.split,
+    teacher_input_size: size,
+    h,
+    w,
+    count: ids.length,
+    rejected,
+  };
+  if (!ids.length) throw new UserError(`no readable images among the ${n} ${o.split} images; see the rejects`);
+  return {
+    set: { ids, labels: Int32Array.from(labels), cams: flat, h, w, prob: Float32Array.from(prob), pred: Int32Array.from(pred), sha256: sha },
+    meta,
+    rejects,
+  };
+}

@@ -1,0 +1,302 @@
+// `snapmix generate`: plan (main, seeded) → compose (piscina pool) → shard writer (main, in index
+// order) → manifest + HF files. Each finished shard leaves a stats file (the commit marker), so a
+// rerun of the same request resumes where the last one stopped.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Dataset, DatasetRecord } from '../data/types.js';
+import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
+import type { BackendInfo } from '../model/backend.js';
+import { loadModel } from '../model/io.js';
+import { camOf, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { extractCams } from './cams.js';
+import { planSample, type Method, type PlanConfig, type SamplePlan } from '../mix/plan.js';
+import { makePool } from '../pool/pools.js';
+import type { ComposedRow, ComposeSource, ComposeTask, ImageFormat, Reject } from '../pool/tasks.js';
+import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
+import { recordBatch, streamBytes, writeFileAtomic } from '../shards/ipc.js';
+import { UserError } from '../util/errors.js';
+
+export interface GenerateConfig {
+  method: Method;
+  rounds: number;
+  size: number;
+  resize: number;
+  crop: 'random' | 'center';
+  flip: boolean;
+  beta: number;
+  prob: number;
+  seed: number;
+  shardSize: number;
+  format: ImageFormat;
+  quality: number;
+}
+
+export interface GenerateOptions {
+  config: GenerateConfig;
+  dataset: Dataset;
+  records: DatasetRecord[];
+  teacher?: string;
+  cams?: string;
+  out: string;
+  backend: BackendInfo;
+  workers: number;
+  camBatch: number;
+  strict: boolean;
+  overwrite: boolean;
+  featureLayer?: string;
+  classifierLayer?: string;
+  log?: (line: string) => void;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface ShardEntry {
+  filename: string;
+  first_index: number;
+  last_index: number;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+interface ShardStats extends ShardEntry {
+  skipped: { index: number; id: string; reason: string }[];
+}
+
+export interface Manifest {
+  format: 'snapmix-shards';
+  format_version: number;
+  request: string;
+  config: GenerateConfig;
+  class_names: string[];
+  dataset: { fingerprint: string; format: string; sources: number };
+  teacher: { fingerprint: string } | null;
+  shards: ShardEntry[];
+  counts: {
+    planned: number;
+    written: number;
+    skipped: number;
+    skipped_by_reason: Record<string, number>;
+    rejected_sources: number;
+    rejected_by_reason: Record<string, number>;
+    by_method: Record<string, number>;
+  };
+}
+
+const STATE_DIR = '.snapmix';
+const pad5 = (n: number) => String(n).padStart(5, '0');
+export const shardName = (k: number, n: number) => `data-${pad5(k)}-of-${pad5(n)}.arrow`;
+const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+
+/** Fail before anything is written: OUT must be empty, or this same request's partial run, or --overwrite. */
+async function outState(out: string, overwrite: boolean): Promise<'empty' | 'resume-candidate' | 'overwrite'> {
+  const entries = await fs.readdir(out).catch(() => [] as string[]);
+  if (!entries.length) return 'empty';
+  if (overwrite) return 'overwrite';
+  if (await exists(path.join(out, STATE_DIR, 'request.json'))) return 'resume-candidate';
+  throw new UserError(`--out ${out} is not empty and holds no snapmix run to resume; pass --overwrite to replace it or choose another directory`);
+}
+
+interface ResolvedCams { set: CamSet; teacherFp: string; rejects: Reject[]; meta?: CamMeta }
+
+/** CAMs for snapmix: from --cams (checked), from OUT/cams of an interrupted run, or computed now (meta set: to be written). */
+async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boolean): Promise<ResolvedCams | undefined> {
+  if (o.config.method !== 'snapmix') return undefined;
+  const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
+  if (o.cams) {
+    const { set, meta, rejects } = await readCamCache(o.cams);
+    if (meta.dataset_fingerprint !== dsFp) {
+      throw new UserError(`--cams ${o.cams} was computed for another dataset (or the images changed since): fingerprint ${meta.dataset_fingerprint.slice(0, 12)} ≠ ${dsFp.slice(0, 12)}; recompute it with 'snapmix cams'`);
+    }
+    if (o.teacher) {
+      const { fingerprint } = await loadModel(o.teacher);
+      if (fingerprint !== meta.teacher_fingerprint) {
+        throw new UserError(`--cams ${o.cams} was computed by another teacher than ${o.teacher} (fingerprint ${meta.teacher_fingerprint.slice(0, 12)} ≠ ${fingerprint.slice(0, 12)}); drop --cams to recompute`);
+      }
+    }
+    return { set, teacherFp: meta.teacher_fingerprint, rejects };
+  }
+  if (!o.teacher) throw new UserError('snapmix needs CAMs: pass --teacher MODEL_DIR or --cams CAMS_DIR');
+  // Reuse OUT/cams from an interrupted run of the same teacher and data.
+  const cached = path.join(o.out, 'cams');
+  if (reuseOut && (await exists(path.join(cached, 'cams.json')))) {
+    const c = await readCamCache(cached);
+    const { fingerprint } = await loadModel(o.teacher);
+    if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint) {
+      o.log?.(`generate: reusing CAMs in ${cached}`);
+      return { set: c.set, teacherFp: fingerprint, rejects: c.rejects };
+    }
+  }
+  o.log?.('generate: computing CAMs with the teacher');
+  const r = await extractCams({
+    dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, backend: o.backend, workers: o.workers,
+    batchSize: o.camBatch, strict: o.strict, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer,
+    onProgress: (d, t) => o.onProgress?.('cams', d, t),
+  });
+  return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
+}
+
+export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest; seconds: number; resumedShards: number }> {
+  const t0 = Date.now();
+  const cfg = o.config;
+  if (cfg.resize < cfg.size) throw new UserError(`--resize (${cfg.resize}) must be ≥ --size (${cfg.size})`);
+  const state = await outState(o.out, o.overwrite);
+  const allSha = await hashFiles(o.records);
+  const cams = await resolveCams(o, allSha, state === 'resume-candidate');
+
+  // Sources: every training record, less those the CAM pass rejected (snapmix needs their CAMs).
+  const camRow = new Map<string, number>();
+  cams?.set.ids.forEach((id, i) => camRow.set(id, i));
+  const sources = cams ? o.records.filter((r) => camRow.has(r.id)) : o.records;
+  const sourceRejects: Reject[] = cams ? cams.rejects : [];
+  const n = sources.length;
+  if (n < 2 && cfg.method !== 'none') throw new UserError(`mixing needs at least 2 readable source images, found ${n}`);
+  const total = n * cfg.rounds;
+  const numShards = Math.max(1, Math.ceil(total / cfg.shardSize));
+  const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
+  const request = createHash('sha256')
+    .update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp, teacher: cams?.teacherFp ?? null }))
+    .digest('hex');
+
+  const stateDir = path.join(o.out, STATE_DIR);
+  if (state === 'resume-candidate') {
+    const prev = JSON.parse(await fs.readFile(path.join(stateDir, 'request.json'), 'utf8')) as { request: string };
+    if (prev.request !== request) {
+      throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
+    }
+  }
+  // Every check has passed: only now is anything in OUT removed or written.
+  if (state === 'overwrite') await fs.rm(o.out, { recursive: true, force: true });
+  if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
+  await fs.mkdir(stateDir, { recursive: true });
+  await writeFileAtomic(path.join(stateDir, 'request.json'), JSON.stringify({ request, config: cfg }, null, 2) + '\n');
+
+  const plan: PlanConfig = { method: cfg.method, beta: cfg.beta, prob: cfg.prob, seed: cfg.seed, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip };
+  const C = o.dataset.classNames.length;
+  const schemaMeta = new Map([
+    ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],
+    ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: cams?.teacherFp ?? null, dataset_fingerprint: dsFp, seed: cfg.seed })],
+  ]);
+  const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
+  const pool = makePool('compose-worker', o.workers);
+  const stats: ShardStats[] = [];
+  let resumed = 0;
+  let done = 0;
+  try {
+    for (let k = 0; k < numShards; k++) {
+      const first = k * cfg.shardSize;
+      const last = Math.min(total, first + cfg.shardSize) - 1;
+      const filename = shardName(k, numShards);
+      const statsFile = path.join(stateDir, `${filename}.json`);
+      const prev = await fs.readFile(statsFile, 'utf8').then((t) => JSON.parse(t) as ShardStats, () => undefined);
+      if (prev && (await fileSha(path.join(o.out, filename))) === prev.sha256) {
+        stats.push(prev);
+        resumed++;
+        done += last - first + 1;
+        o.onProgress?.('generate', done, total);
+        continue;
+      }
+      const plans: SamplePlan[] = [];
+      for (let g = first; g <= last; g++) plans.push(planSample(plan, Math.floor(g / n), g % n, n));
+      const tasks: Promise<ComposedRow[]>[] = [];
+      const CHUNK = 16;
+      for (let s = 0; s < plans.length; s += CHUNK) {
+        const chunk = plans.slice(s, s + CHUNK);
+        const srcs: Record<number, ComposeSource> = {};
+        for (const p of chunk) {
+          for (const j of [p.a, p.b]) {
+            if (srcs[j]) continue;
+            const r = sources[j];
+            const row = camRow.get(r.id);
+            srcs[j] = { id: r.id, path: r.path, label: r.label, cam: cams && row !== undefined ? { ...camOf(cams.set, row), data: camOf(cams.set, row).data.slice() } : undefined };
+          }
+        }
+        const task: ComposeTask = { plans: chunk, sources: srcs, resize: cfg.resize, format: cfg.format, quality: cfg.quality };
+        tasks.push(pool.run(task).then((rows: ComposedRow[]) => {
+          done += rows.length;
+          o.onProgress?.('generate', done, total);
+          return rows;
+        }));
+      }
+      const composed = (await Promise.all(tasks)).flat();
+      const rows: ShardRow[] = [];
+      const skipped: ShardStats['skipped'] = [];
+      for (const c of composed) {
+        if (c.reject) {
+          if (o.strict) throw new UserError(`--strict: ${c.reject.path} is ${c.reject.reason} (${c.reject.message}); fix or remove it, or drop --strict`);
+          skipped.push({ index: c.plan.index, id: c.reject.id, reason: c.reject.reason });
+          continue;
+        }
+        const p = c.plan;
+        rows.push({
+          image: c.image!, imagePath: `${String(p.index).padStart(9, '0')}.${ext}`,
+          labelA: sources[p.a].label, labelB: sources[p.b].label,
+          weightA: c.weights!.weightA, weightB: c.weights!.weightB, areaWeight: c.weights!.areaWeight,
+          method: p.method, sourceA: sources[p.a].id, sourceB: sources[p.b].id,
+          boxA: p.boxA, boxB: p.boxB, round: p.round, index: p.index,
+        });
+      }
+      const { fields, columns } = shardColumns(rows, C);
+      const bytes = streamBytes([recordBatch(fields, columns, schemaMeta)]);
+      const written = await writeFileAtomic(path.join(o.out, filename), bytes);
+      const st: ShardStats = { filename, first_index: first, last_index: last, rows: rows.length, ...written, skipped };
+      await writeFileAtomic(statsFile, JSON.stringify(st) + '\n'); // the commit marker, written last
+      stats.push(st);
+    }
+  } finally {
+    await pool.destroy();
+  }
+
+  const byMethod: Record<string, number> = {};
+  for (let g = 0; g < total; g++) {
+    const m = planSample(plan, Math.floor(g / n), g % n, n).method;
+    byMethod[m] = (byMethod[m] ?? 0) + 1;
+  }
+  const skippedAll = stats.flatMap((s) => s.skipped);
+  const count = (xs: { reason: string }[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x.reason] = (m[x.reason] ?? 0) + 1), m), {});
+  const manifest: Manifest = {
+    format: 'snapmix-shards',
+    format_version: SHARD_FORMAT_VERSION,
+    request,
+    config: cfg,
+    class_names: o.dataset.classNames,
+    dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
+    teacher: cams ? { fingerprint: cams.teacherFp } : null,
+    shards: stats.map(({ skipped: _s, ...e }) => e),
+    counts: {
+      planned: total,
+      written: stats.reduce((a, s) => a + s.rows, 0),
+      skipped: skippedAll.length,
+      skipped_by_reason: count(skippedAll),
+      rejected_sources: sourceRejects.length,
+      rejected_by_reason: count(sourceRejects),
+      by_method: byMethod,
+    },
+  };
+  await writeFileAtomic(path.join(o.out, 'rejects.jsonl'), [
+    ...sourceRejects.map((r) => JSON.stringify({ stage: 'cams', ...r })),
+    ...skippedAll.map((s) => JSON.stringify({ stage: 'compose', ...s })),
+  ].map((l) => l + '\n').join(''));
+  await writeFileAtomic(path.join(o.out, 'dataset_info.json'), JSON.stringify({
+    citation: '', description: `SnapMix-augmented samples (method ${cfg.method}) written by snapmix`, features: hfFeatures(o.dataset.classNames), homepage: '', license: '',
+  }, null, 2) + '\n');
+  await writeFileAtomic(path.join(o.out, 'state.json'), JSON.stringify({
+    _data_files: stats.map((s) => ({ filename: s.filename })),
+    _fingerprint: request.slice(0, 16),
+    _format_columns: null,
+    _format_kwargs: {},
+    _format_type: null,
+    _output_all_columns: false,
+    _split: null,
+  }, null, 2) + '\n');
+  await writeFileAtomic(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return { manifest, seconds: (Date.now() - t0) / 1000, resumedShards: resumed };
+}
+
+async function fileSha(file: string): Promise<string> {
+  try {
+    return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+  } catch {
+    return '';
+  }
+}

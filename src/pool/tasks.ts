@@ -1,0 +1,58 @@
+// Task and result types crossing the worker boundary (structured-cloned; typed arrays transferred).
+import type { BackendChoice } from '../model/backend.js';
+import type { SamplePlan } from '../mix/plan.js';
+import type { Weights } from '../mix/labels.js';
+
+export type RejectReason = 'unreadable' | 'corrupt';
+
+export interface Reject {
+  id: string;
+  path: string;
+  reason: RejectReason;
+  message: string;
+}
+
+export interface CamTask {
+  teacher: string;
+  backend: BackendChoice;
+  featureLayer?: string;
+  classifierLayer?: string;
+  items: { id: string; path: string; label: number }[];
+}
+
+export interface CamResult {
+  /** Per item, in task order: index into cams/probs rows, or −1 when rejected. */
+  row: Int32Array;
+  sha256: string[];
+  cams: Float32Array;
+  h: number;
+  w: number;
+  prob: Float32Array;
+  pred: Int32Array;
+  rejects: Reject[];
+}
+
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+export interface ComposeSource {
+  id: string;
+  path: string;
+  label: number;
+  cam?: { data: Float32Array; h: number; w: number };
+}
+
+export interface ComposeTask {
+  plans: SamplePlan[];
+  /** Sources the plans use, keyed by source index. */
+  sources: Record<number, ComposeSource>;
+  resize: number;
+  format: ImageFormat;
+  quality: number;
+}
+
+export interface ComposedRow {
+  plan: SamplePlan;
+  image?: Uint8Array;
+  weights?: Weights;
+  reject?: Reject;
+}
