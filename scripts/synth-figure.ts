@@ -13,7 +13,7 @@ const S = SYNTH_DEFAULTS.size;
 await writeSynth({ ...SYNTH_DEFAULTS, out: path.join(dir, 'd'), perClass: 2, testPerClass: 0, overwrite: true });
 const Z = 2;
 const cell = S * Z + 4;
-const tiles: sharp.OverlayOptions[] = [];
+const tiles: { input: Buffer; left: number; top: number }[] = [];
 for (let k = 0; k < SYNTH_DEFAULTS.classes; k++) {
   const cols = [`train/${className(k)}/00000.png`, `masks/train/${className(k)}/00000.png`, `train/${className(k)}/00001.png`];
   for (const [c, rel] of cols.entries()) {

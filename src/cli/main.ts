@@ -9,6 +9,8 @@ import * as evalCmd from './eval.js';
 import * as demo from './demo.js';
 import * as cams from './cams.js';
 import * as generate from './generate.js';
+import * as inspect from './inspect.js';
+import * as preview from './preview.js';
 
 function fail(err: unknown): never {
   if (err instanceof UserError) {
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
     .command(evalCmd)
     .command(cams)
     .command(generate)
+    .command(inspect)
+    .command(preview)
     .command(demo)
     .demandCommand(1, 'name a command; see --help')
     .strict()

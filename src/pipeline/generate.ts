@@ -170,6 +170,10 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
   if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
   await fs.mkdir(stateDir, { recursive: true });
   await writeFileAtomic(path.join(stateDir, 'request.json'), JSON.stringify({ request, config: cfg }, null, 2) + '\n');
+  // Where the sources live, for preview/inspect (kept out of the manifest: paths are machine-specific).
+  await writeFileAtomic(path.join(stateDir, 'sources.json'), JSON.stringify({
+    data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
+  }, null, 2) + '\n');
 
   const plan: PlanConfig = { method: cfg.method, beta: cfg.beta, prob: cfg.prob, seed: cfg.seed, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip };
   const C = o.dataset.classNames.length;

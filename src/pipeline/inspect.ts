@@ -1,0 +1,102 @@
+// `snapmix inspect`: counts, per-method label-weight summary, class balance, and (on the synthetic
+// benchmark) label fidelity: the same SnapMix formula with the ground-truth part mask as the "SPM".
+import path from 'node:path';
+import type { Manifest } from './generate.js';
+import { readSamples } from '../shards/reader.js';
+import { openReplay } from './replay.js';
+import { readParts } from '../data/synth.js';
+import { decodeRgb } from '../image/decode.js';
+import { viewMapStats } from '../mix/compose.js';
+import { snapmixWeights } from '../mix/labels.js';
+import { UserError } from '../util/errors.js';
+
+interface Summary { n: number; mean: number; min: number; max: number }
+const summary = (xs: number[]): Summary => ({
+  n: xs.length,
+  mean: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN,
+  min: xs.length ? Math.min(...xs) : NaN,
+  max: xs.length ? Math.max(...xs) : NaN,
+});
+
+export interface InspectReport {
+  shards: number;
+  rows: number;
+  bytes: number;
+  counts: Manifest['counts'];
+  methods: Record<string, { n: number; weight_a: Summary; weight_b: Summary; weight_sum: Summary; area_weight: Summary }>;
+  class_balance: { name: string; as_a: number; as_b: number; soft_mass: number }[];
+  fidelity?: { samples: number; snapmix_error: number; area_error: number; ratio: number };
+}
+
+export async function inspectShards(dir: string, m: Manifest, masks?: string): Promise<InspectReport> {
+  const C = m.class_names.length;
+  const per = new Map<string, { a: number[]; b: number[]; s: number[]; area: number[] }>();
+  const asA = new Array(C).fill(0);
+  const asB = new Array(C).fill(0);
+  const mass = new Array(C).fill(0);
+  let rows = 0;
+  const fid = masks ? await fidelityProbe(dir, m, masks) : undefined;
+  for await (const s of readSamples(dir, m)) {
+    rows++;
+    const e = per.get(s.method) ?? { a: [], b: [], s: [], area: [] };
+    per.set(s.method, e);
+    e.a.push(s.weightA);
+    e.b.push(s.weightB);
+    e.s.push(s.weightA + s.weightB);
+    e.area.push(s.areaWeight);
+    asA[s.labelA]++;
+    if (s.method !== 'none') asB[s.labelB]++;
+    s.softLabel.forEach((v, c) => (mass[c] += v));
+    if (fid && s.method === 'snapmix') await fid.add(s);
+  }
+  const methods: InspectReport['methods'] = {};
+  for (const [k, e] of per) methods[k] = { n: e.a.length, weight_a: summary(e.a), weight_b: summary(e.b), weight_sum: summary(e.s), area_weight: summary(e.area) };
+  return {
+    shards: m.shards.length,
+    rows,
+    bytes: m.shards.reduce((a, s) => a + s.bytes, 0),
+    counts: m.counts,
+    methods,
+    class_balance: m.class_names.map((name, c) => ({ name, as_a: asA[c], as_b: asB[c], soft_mass: mass[c] })),
+    fidelity: fid?.result(),
+  };
+}
+
+async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {
+  if (m.config.method !== 'snapmix') throw new UserError('--masks measures SnapMix label fidelity; these shards were made with --method ' + m.config.method);
+  const replay = await openReplay(dir, m, { data: masksRoot });
+  const parts = await readParts(masksRoot);
+  const R = m.config.resize;
+  const maskCache = new Map<number, Float64Array>();
+  const maskOf = async (j: number) => {
+    let v = maskCache.get(j);
+    if (!v) {
+      const e = parts.get(replay.sources[j].id);
+      if (!e) throw new UserError(`${path.join(masksRoot, 'parts.jsonl')} has no part mask for ${replay.sources[j].id}`);
+      const rgb = (await decodeRgb(path.join(replay.dataRoot, e.mask), R)).data;
+      v = new Float64Array(R * R);
+      for (let i = 0; i < v.length; i++) v[i] = rgb[i * 3] / 255;
+      maskCache.set(j, v);
+    }
+    return v;
+  };
+  let snapErr = 0;
+  let areaErr = 0;
+  let count = 0;
+  return {
+    async add(s: { index: number; weightA: number; weightB: number; areaWeight: number; boxA: number[]; boxB: number[]; labelA: number; labelB: number }) {
+      const p = replay.planOf(s.index);
+      if (p.boxA.join() !== s.boxA.join() || p.boxB.join() !== s.boxB.join()) {
+        throw new UserError(`sample ${s.index}: replayed plan differs from the shard (boxes); pass the --data the shards were generated from`);
+      }
+      const t = snapmixWeights(viewMapStats(await maskOf(p.a), R, p.viewA), p.boxA, viewMapStats(await maskOf(p.b), R, p.viewB), p.boxB, s.labelA === s.labelB);
+      const same = s.labelA === s.labelB;
+      const areaA = same ? 1 : s.areaWeight;
+      const areaB = same ? 1 : 1 - s.areaWeight;
+      snapErr += (Math.abs(s.weightA - t.weightA) + Math.abs(s.weightB - t.weightB)) / 2;
+      areaErr += (Math.abs(areaA - t.weightA) + Math.abs(areaB - t.weightB)) / 2;
+      count++;
+    },
+    result: () => ({ samples: count, snapmix_error: snapErr / count, area_error: areaErr / count, ratio: snapErr / areaErr }),
+  };
+}

@@ -1,0 +1,53 @@
+// Re-derive what generate did for a sample (its sources, views, SPMs) from the manifest, the dataset
+// and the CAM cache: the plan is a pure function of (config, round, index), so nothing else is stored.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Manifest } from './generate.js';
+import { openDataset, splitRecords, type DatasetFormat } from '../data/index.js';
+import type { DatasetRecord } from '../data/types.js';
+import { readCamCache, camOf, type CamSet } from '../cam/cache.js';
+import { planSample, type PlanConfig, type SamplePlan } from '../mix/plan.js';
+import { decodeRgb } from '../image/decode.js';
+import { UserError } from '../util/errors.js';
+
+export interface Replay {
+  manifest: Manifest;
+  sources: DatasetRecord[];
+  dataRoot: string;
+  cams?: CamSet;
+  camRow: Map<string, number>;
+  plan: PlanConfig;
+  planOf(index: number): SamplePlan;
+  /** Source j decoded at the plan's resize side. */
+  rgb(j: number): Promise<Uint8Array>;
+  cam(j: number): { data: Float32Array; h: number; w: number } | undefined;
+}
+
+export async function openReplay(dir: string, manifest: Manifest, overrides: { data?: string; cams?: string } = {}): Promise<Replay> {
+  const recorded = await fs.readFile(path.join(dir, '.snapmix', 'sources.json'), 'utf8').then((t) => JSON.parse(t) as { data: string; data_format: DatasetFormat; cams: string | null }, () => undefined);
+  const data = overrides.data ?? recorded?.data;
+  if (!data) throw new UserError(`${dir} does not record its dataset; pass --data`);
+  const ds = await openDataset(data, overrides.data ? 'auto' : recorded?.data_format ?? 'auto');
+  if (ds.classNames.join('\n') !== manifest.class_names.join('\n')) throw new UserError(`${data} has other classes than the shards in ${dir}`);
+  const camDir = overrides.cams ?? recorded?.cams ?? undefined;
+  const cams = camDir ? (await readCamCache(camDir)).set : undefined;
+  const camRow = new Map<string, number>();
+  cams?.ids.forEach((id, i) => camRow.set(id, i));
+  const train = splitRecords(ds, 'train');
+  const sources = manifest.teacher && cams ? train.filter((r) => camRow.has(r.id)) : train;
+  if (sources.length !== manifest.dataset.sources) {
+    throw new UserError(`${data} yields ${sources.length} sources but the shards were made from ${manifest.dataset.sources}; pass the --data (and --cams) they were generated from`);
+  }
+  const c = manifest.config;
+  const plan: PlanConfig = { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip };
+  const n = sources.length;
+  return {
+    manifest, sources, dataRoot: ds.root, cams, camRow, plan,
+    planOf: (index) => planSample(plan, Math.floor(index / n), index % n, n),
+    rgb: async (j) => (await decodeRgb(sources[j].path, c.resize)).data,
+    cam: (j) => {
+      const row = camRow.get(sources[j].id);
+      return cams && row !== undefined ? camOf(cams, row) : undefined;
+    },
+  };
+}

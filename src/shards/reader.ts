@@ -1,0 +1,79 @@
+// Read a shard directory: manifest, integrity (sha256 per shard), rows batch by batch.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import type { Manifest } from '../pipeline/generate.js';
+import { UserError } from '../util/errors.js';
+import type { Method } from '../mix/plan.js';
+
+export interface ShardSample {
+  image: Uint8Array;
+  labelA: number;
+  labelB: number;
+  weightA: number;
+  weightB: number;
+  areaWeight: number;
+  softLabel: Float32Array;
+  method: Method;
+  sourceA: string;
+  sourceB: string;
+  boxA: [number, number, number, number];
+  boxB: [number, number, number, number];
+  round: number;
+  index: number;
+}
+
+export async function readManifest(dir: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    const entries = await fs.readdir(dir).catch(() => undefined);
+    if (!entries) throw new UserError(`shard directory ${dir} does not exist`);
+    throw new UserError(`${dir} has no manifest.json: not a finished 'snapmix generate' output${entries.length ? ' (an interrupted run? rerun generate to finish it)' : ' (it is empty)'}`);
+  }
+  const m = JSON.parse(text) as Manifest;
+  if (m.format !== 'snapmix-shards') throw new UserError(`${dir}/manifest.json is not a snapmix shard manifest`);
+  return m;
+}
+
+/** Check every shard's bytes against the manifest's sha256; throws naming the first bad file. */
+export async function verifyShards(dir: string, m: Manifest): Promise<void> {
+  for (const s of m.shards) {
+    const file = path.join(dir, s.filename);
+    const buf = await fs.readFile(file).catch(() => undefined);
+    if (!buf) throw new UserError(`${file} listed in the manifest is missing`);
+    const sha = createHash('sha256').update(buf).digest('hex');
+    if (sha !== s.sha256) throw new UserError(`${file}: sha256 ${sha.slice(0, 12)}… does not match the manifest's ${s.sha256.slice(0, 12)}…; the shard is corrupt or was changed`);
+  }
+}
+
+const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
+
+export function* samplesOf(batch: RecordBatch): Generator<ShardSample> {
+  const col = (n: string) => batch.getChild(n)!;
+  const image = col('image');
+  const bytes = image.getChild('bytes')!;
+  const cols = ['label_a', 'label_b', 'weight_a', 'weight_b', 'area_weight', 'soft_label', 'method', 'source_a', 'source_b', 'box_a', 'box_b', 'round', 'index'].map(col);
+  for (let i = 0; i < batch.numRows; i++) {
+    const [la, lb, wa, wb, aw, soft, method, sa, sb, ba, bb, round, index] = cols.map((c) => c.get(i));
+    yield {
+      image: bytes.get(i) as Uint8Array,
+      labelA: num(la), labelB: num(lb), weightA: wa, weightB: wb, areaWeight: aw,
+      softLabel: (soft as { toArray(): Float32Array }).toArray(),
+      method, sourceA: sa, sourceB: sb,
+      boxA: Array.from((ba as { toArray(): Int32Array }).toArray()) as ShardSample['boxA'],
+      boxB: Array.from((bb as { toArray(): Int32Array }).toArray()) as ShardSample['boxB'],
+      round: num(round), index: num(index),
+    };
+  }
+}
+
+/** Stream every sample of every shard in the manifest, in index order; one batch in memory at a time. */
+export async function* readSamples(dir: string, m: Manifest): AsyncGenerator<ShardSample> {
+  for (const s of m.shards) {
+    const reader = await RecordBatchReader.from(await fs.readFile(path.join(dir, s.filename)));
+    for (const batch of reader) yield* samplesOf(batch as RecordBatch);
+  }
+}
