@@ -11,9 +11,11 @@ import * as cams from './cams.js';
 import * as generate from './generate.js';
 import * as inspect from './inspect.js';
 import * as preview from './preview.js';
+import * as verify from './verify.js';
 
 function fail(err: unknown): never {
-  if (err instanceof UserError) {
+  // yargs reports config-file and parse problems as YError: user errors too.
+  if (err instanceof UserError || (err instanceof Error && err.name === 'YError')) {
     console.error(`snapmix: error: ${err.message}`);
     process.exit(2);
   }
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     .command(generate)
     .command(inspect)
     .command(preview)
+    .command(verify)
     .command(demo)
     .demandCommand(1, 'name a command; see --help')
     .strict()
