@@ -58,6 +58,7 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
   try {
     for (const [si, split] of (['train', 'test'] as const).entries()) {
       const n = split === 'train' ? o.perClass : o.testPerClass;
+      if (n === 0) continue; // no empty class directories: readers reject them
       for (let k = 0; k < o.classes; k++) {
         const cdir = path.join(tmp, split, className(k));
         const mdir = path.join(tmp, 'masks', split, className(k));
