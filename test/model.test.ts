@@ -72,3 +72,16 @@ test('CAM head: found in zoo models and in a user Keras-style model; CAM = ReLU(
   const flat = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 3] }), tf.layers.dense({ units: 2 })] });
   assert.throws(() => findCamHead(flat), /model has no CAM head: no GlobalAveragePooling2D/);
 });
+
+test('zoo init is reproducible: the same seed gives identical weights (tfjs ignores seed 0, so none is 0)', async () => {
+  await initBackend('wasm');
+  const sums = async (seed: number) => {
+    const m = buildResNet({ inputSize: 32, numClasses: 3, width: 8, depth: 1, stages: 2, seed });
+    const out = await Promise.all(m.getWeights().map(async (w) => Array.from(await w.data())));
+    m.dispose();
+    return out;
+  };
+  const a = await sums(0);
+  assert.deepEqual(await sums(0), a);
+  assert.notDeepEqual(await sums(1), a);
+});

@@ -28,8 +28,8 @@ export function formatReport(r: InspectReport): string {
     ...r.class_balance.map((c) => `  ${c.name}: ${c.as_a} / ${c.as_b} / ${c.soft_mass.toFixed(1)}`),
   ];
   if (r.fidelity) {
-    lines.push('', `label fidelity on ${r.fidelity.samples} snapmix samples (part masks as ground truth):`,
-      `  mean |rho − rho_true|: snapmix ${f(r.fidelity.snapmix_error)}  area ${f(r.fidelity.area_error)}  ratio ${f(r.fidelity.ratio)}`);
+    lines.push('', `label fidelity on ${r.fidelity.samples} samples (part masks as ground truth):`,
+      `  mean |rho − rho_true|: these labels ${f(r.fidelity.label_error)}  area labels of the same boxes ${f(r.fidelity.area_error)}  ratio ${f(r.fidelity.ratio)}`);
   }
   return lines.join('\n');
 }

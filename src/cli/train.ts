@@ -4,24 +4,36 @@ import { trainTeacher } from '../train/teacher.js';
 import { DEFAULT_RESNET } from '../model/zoo.js';
 import { UserError } from '../util/errors.js';
 import { validateRecipe } from '../train/recipe.js';
+import { trainStudent } from '../train/student.js';
+import { makeRefresher } from '../pipeline/refresh.js';
 import { log, recipeFrom, startBackend, withBackend, withDataFormat, withQuiet, withRecipe } from './common.js';
 
 export const command = 'train';
-export const describe = 'train a model on clean images (the teacher); keeps the best epoch by test top-1';
+export const describe = 'train a teacher on clean images (--data) or a student on shards (--shards … --val); keeps the best epoch';
 
 export function builder(y: Argv) {
   return withRecipe(withQuiet(withDataFormat(withBackend(y))))
-    .option('data', { type: 'string', describe: 'dataset: ImageFolder dir, CUB-200-2011 dir, or .csv/.jsonl manifest' })
+    .option('data', { type: 'string', describe: 'teacher mode: dataset (ImageFolder, CUB-200-2011, or .csv/.jsonl manifest) with train/test splits' })
+    .option('shards', { type: 'string', array: true, describe: "student mode: one or more 'snapmix generate' (or HF save_to_disk) directories" })
+    .option('val', { type: 'string', describe: 'student mode: dataset whose test split is the validation set (same classes as the shards)' })
+    .option('midlevel', { type: 'boolean', default: false, describe: "student: add the paper's Baseline+ mid-level head (stopped gradient, 1×1 conv, max pool, own classifier)" })
+    .option('mid-layer', { type: 'string', describe: 'student: layer feeding the mid-level head (default: output of the second-to-last stage)' })
+    .option('workers', { type: 'number', default: 2, describe: 'student: image-decoding worker threads' })
+    .option('buffer-size', { type: 'number', default: 2048, describe: 'student: shuffle buffer (samples) across shards' })
+    .option('resume', { type: 'boolean', default: false, describe: 'student: continue from --out/checkpoint (written every epoch)' })
+    .option('refresh-every', { type: 'number', describe: 'student: every K epochs regenerate the SnapMix shards with the current student as teacher (needs --val = the source data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'model directory to write (model.json, weights, metrics.jsonl)' })
     .option('size', { type: 'number', default: 64, describe: 'working image size in pixels' })
     .option('width', { type: 'number', default: DEFAULT_RESNET.width, describe: 'ResNet channels of the first stage' })
     .option('depth', { type: 'number', default: DEFAULT_RESNET.depth, describe: 'ResNet basic blocks per stage' })
     .option('stages', { type: 'number', default: DEFAULT_RESNET.stages, describe: 'ResNet stages (each halves resolution)' })
-    .example('$0 train --data data/synth --out runs/teacher', 'train the teacher with the default recipe');
+    .example('$0 train --data data/synth --out runs/teacher', 'train the teacher with the default recipe')
+    .example('$0 train --shards runs/shards --val data/synth --out runs/student', 'train a student on SnapMix shards');
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
-  if (!a.data) throw new UserError('--data is required: the dataset to train on');
+  if (a.shards?.length) return studentHandler(a);
+  if (!a.data) throw new UserError('pass --data DATASET (teacher on clean images) or --shards DIR… --val DATASET (student)');
   const recipe = validateRecipe(recipeFrom(a));
   await startBackend(a.backend);
   const dataset = await openDataset(a.data, a.dataFormat);
@@ -37,4 +49,25 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     log,
   });
   log(`train: best test top-1 ${r.bestTop1 === null ? 'n/a (no test split)' : r.bestTop1.toFixed(4)}; model in ${a.out}; ${r.seconds.toFixed(1)}s`);
+}
+
+async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  if (!a.val) throw new UserError('--shards needs --val DATASET: the clean images (test split) to validate on');
+  if (a.data) throw new UserError('pass either --data (teacher) or --shards (student), not both');
+  if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 64) throw new UserError(`--workers must be an integer in [1, 64], got ${a.workers}`);
+  if (!Number.isInteger(a.bufferSize) || a.bufferSize < 1 || a.bufferSize > 1_000_000) throw new UserError(`--buffer-size must be an integer in [1, 1000000], got ${a.bufferSize}`);
+  const recipe = validateRecipe(recipeFrom(a));
+  if (a.refreshEvery !== undefined && (!Number.isInteger(a.refreshEvery) || a.refreshEvery < 1 || a.refreshEvery >= recipe.epochs)) {
+    throw new UserError(`--refresh-every must be an integer in [1, ${recipe.epochs - 1}] (below --epochs), got ${a.refreshEvery}`);
+  }
+  const backend = await startBackend(a.backend);
+  const val = await openDataset(a.val, a.dataFormat);
+  const afterEpoch = a.refreshEvery
+    ? await makeRefresher({ every: a.refreshEvery, epochs: recipe.epochs, shards: a.shards![0], data: val, backend, workers: a.workers, log })
+    : undefined;
+  const r = await trainStudent({
+    shards: a.shards!, val, valName: a.val, out: a.out, recipe, width: a.width, depth: a.depth, stages: a.stages,
+    midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch,
+  });
+  log(`train: best val top-1 ${r.bestTop1 === null ? 'n/a' : r.bestTop1.toFixed(4)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
+import './midlevel.js'; // registers the StopGradient layer so --midlevel students load anywhere
 
 /** What snapmix records beside the weights (userDefinedMetadata.snapmix). */
 export interface ModelMeta {

@@ -35,7 +35,8 @@ export function validateResNetOptions(o: ResNetOptions): void {
 
 export function buildResNet(o: ResNetOptions): tf.LayersModel {
   validateResNetOptions(o);
-  let seed = o.seed * 1000;
+  // tfjs treats seed 0 as "no seed" (random): start at 1 so every initialiser is reproducible.
+  let seed = o.seed * 1000 + 1;
   const init = () => tf.initializers.heNormal({ seed: seed++ });
   const conv = (x: tf.SymbolicTensor, filters: number, k: number, stride: number, name: string) =>
     tf.layers

@@ -25,7 +25,8 @@ export interface InspectReport {
   counts: Manifest['counts'];
   methods: Record<string, { n: number; weight_a: Summary; weight_b: Summary; weight_sum: Summary; area_weight: Summary }>;
   class_balance: { name: string; as_a: number; as_b: number; soft_mass: number }[];
-  fidelity?: { samples: number; snapmix_error: number; area_error: number; ratio: number };
+  /** Mean |rho − rho_true| of the shard's labels and of area labels of the same boxes, part masks as truth. */
+  fidelity?: { samples: number; label_error: number; area_error: number; ratio: number };
 }
 
 export async function inspectShards(dir: string, m: Manifest, masks?: string): Promise<InspectReport> {
@@ -47,7 +48,7 @@ export async function inspectShards(dir: string, m: Manifest, masks?: string): P
     asA[s.labelA]++;
     if (s.method !== 'none') asB[s.labelB]++;
     s.softLabel.forEach((v, c) => (mass[c] += v));
-    if (fid && s.method === 'snapmix') await fid.add(s);
+    if (fid && s.method !== 'mixup') await fid.add(s);
   }
   const methods: InspectReport['methods'] = {};
   for (const [k, e] of per) methods[k] = { n: e.a.length, weight_a: summary(e.a), weight_b: summary(e.b), weight_sum: summary(e.s), area_weight: summary(e.area) };
@@ -63,7 +64,9 @@ export async function inspectShards(dir: string, m: Manifest, masks?: string): P
 }
 
 async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {
-  if (m.config.method !== 'snapmix') throw new UserError('--masks measures SnapMix label fidelity; these shards were made with --method ' + m.config.method);
+  // rho_true: the SnapMix formula with the part mask as the map; it is the true semantic share of any
+  // paste (snapmix, cutmix) and of an unmixed view. A blend (mixup) has no boxes to measure.
+  if (m.config.method === 'mixup') throw new UserError('--masks measures the labels of pasted boxes; mixup blends whole images and has none');
   const replay = await openReplay(dir, m, { data: masksRoot });
   const parts = await readParts(masksRoot);
   const R = m.config.resize;
@@ -97,6 +100,6 @@ async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {
       areaErr += (Math.abs(areaA - t.weightA) + Math.abs(areaB - t.weightB)) / 2;
       count++;
     },
-    result: () => ({ samples: count, snapmix_error: snapErr / count, area_error: areaErr / count, ratio: snapErr / areaErr }),
+    result: () => ({ samples: count, label_error: snapErr / count, area_error: areaErr / count, ratio: areaErr > 0 ? snapErr / areaErr : NaN }),
   };
 }

@@ -9,6 +9,6 @@ export function workerUrl(name: string): string {
   return new URL(`./${name}${path.extname(here)}`, import.meta.url).href;
 }
 
-export function makePool(name: 'cam-worker' | 'compose-worker', threads: number): Piscina {
+export function makePool(name: 'cam-worker' | 'compose-worker' | 'decode-worker', threads: number): Piscina {
   return new Piscina({ filename: workerUrl(name), minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
 }

@@ -56,3 +56,12 @@ export interface ComposedRow {
   weights?: Weights;
   reject?: Reject;
 }
+
+export interface DecodeTask {
+  images: Uint8Array[];
+  /** Names for errors: shard file and row. */
+  where: string[];
+  size: number;
+  mean: number[];
+  std: number[];
+}

@@ -43,15 +43,19 @@ export interface LoopOptions {
   recipe: Recipe;
   /** Top-1 on held-out data, or null when there is none. */
   evaluate: () => Promise<number | null>;
-  /** Called after every epoch with whether it is the best so far; saves the model. */
-  onEpoch: (m: EpochMetrics, isBest: boolean) => Promise<void>;
+  /** Called after every epoch with whether it is the best so far; saves the model (and a checkpoint). */
+  onEpoch: (m: EpochMetrics, isBest: boolean, optimizer: tf.Optimizer) => Promise<void>;
+  /** An optimizer restored from a checkpoint (--resume); otherwise one is made from the recipe. */
+  optimizer?: tf.Optimizer;
   metricsFile?: string;
   startEpoch?: number;
+  /** Stop after this many epochs in total (an interruption, as tests simulate one); the schedule still spans recipe.epochs. */
+  stopAfterEpoch?: number;
   bestSoFar?: number;
   quiet?: boolean;
 }
 
-function makeOptimizer(r: Recipe): tf.Optimizer {
+export function makeOptimizer(r: Recipe): tf.Optimizer {
   return r.optimizer === 'adam' ? tf.train.adam(r.lr) : tf.train.momentum(r.lr, r.momentum);
 }
 
@@ -63,12 +67,13 @@ function setLr(opt: tf.Optimizer, lr: number): void {
 
 export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; history: EpochMetrics[] }> {
   const { model, source, recipe } = o;
-  const opt = makeOptimizer(recipe);
+  const opt = o.optimizer ?? makeOptimizer(recipe);
   const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let best = o.bestSoFar ?? -Infinity;
   const history: EpochMetrics[] = [];
-  for (let epoch = o.startEpoch ?? 0; epoch < recipe.epochs; epoch++) {
+  const end = Math.min(recipe.epochs, o.stopAfterEpoch ?? recipe.epochs);
+  for (let epoch = o.startEpoch ?? 0; epoch < end; epoch++) {
     const t0 = Date.now();
     const bar = createProgress(`epoch ${epoch + 1}/${recipe.epochs}`, source.batchesPerEpoch, { quiet: o.quiet });
     let lossSum = 0;
@@ -84,9 +89,13 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
       let predT: tf.Tensor | undefined;
       const cost = opt.minimize(
         () => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor2D;
-          predT = tf.keep(logits.argMax(-1));
-          const ce = tf.neg(tf.sum(tf.mul(t, tf.logSoftmax(logits)), 1)).mean();
+          // A model may have several heads (--midlevel): each is trained on the same targets, and
+          // their logits are added for prediction, as at test time.
+          const out = model.apply(x, { training: true }) as tf.Tensor2D | tf.Tensor2D[];
+          const heads = Array.isArray(out) ? out : [out];
+          predT = tf.keep((heads.length > 1 ? tf.addN(heads) : heads[0]).argMax(-1));
+          const ces = heads.map((logits) => tf.neg(tf.sum(tf.mul(t, tf.logSoftmax(logits)), 1)).mean());
+          const ce = ces.length > 1 ? tf.addN(ces) : ces[0];
           if (recipe.weightDecay <= 0) return ce as tf.Scalar;
           const l2 = tf.addN(kernels.map((k) => tf.sum(tf.square(k))));
           return tf.add(ce, tf.mul(l2, 0.5 * recipe.weightDecay)) as tf.Scalar;
@@ -121,7 +130,7 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
     const isBest = top1 === null ? true : score > best;
     if (isBest) best = score;
     if (o.metricsFile) await fs.appendFile(o.metricsFile, JSON.stringify(m) + '\n');
-    await o.onEpoch(m, isBest);
+    await o.onEpoch(m, isBest, opt);
   }
   opt.dispose();
   return { best: Number.isFinite(best) && best >= 0 ? best : null, history };

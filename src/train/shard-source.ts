@@ -1,0 +1,99 @@
+// Training batches streamed from shards: shard files in a seeded order per epoch, a seeded shuffle
+// buffer across them (memory bounded by the buffer, not the number of shards), decoding in the
+// piscina pool one batch ahead of the training step.
+import { promises as fs } from 'node:fs';
+import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import type { Piscina } from 'piscina';
+import { Rng } from '../util/rng.js';
+import type { Batch, BatchSource } from './loop.js';
+import type { ShardSet } from './shard-set.js';
+import type { DecodeTask } from '../pool/tasks.js';
+
+interface Row { image: Uint8Array; la: number; lb: number; wa: number; wb: number; where: string }
+
+const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
+
+async function* rowsOf(file: string): AsyncGenerator<Row> {
+  const reader = await RecordBatchReader.from(await fs.readFile(file));
+  let r = 0;
+  for (const batch of reader as Iterable<RecordBatch>) {
+    const img = batch.getChild('image')!.getChild('bytes')!;
+    const [la, lb, wa, wb] = ['label_a', 'label_b', 'weight_a', 'weight_b'].map((c) => batch.getChild(c)!);
+    for (let i = 0; i < batch.numRows; i++, r++) {
+      yield { image: img.get(i) as Uint8Array, la: num(la.get(i)), lb: num(lb.get(i)), wa: wa.get(i), wb: wb.get(i), where: `${file} row ${r}` };
+    }
+  }
+}
+
+export interface ShardSourceOptions {
+  sets: ShardSet[];
+  numClasses: number;
+  size: number;
+  batchSize: number;
+  seed: number;
+  bufferSize: number;
+  pre: { mean: number[]; std: number[] };
+  pool: Piscina;
+}
+
+export function shardSource(o: ShardSourceOptions): BatchSource {
+  const total = o.sets.reduce((a, s) => a + s.rows, 0);
+  const files = o.sets.flatMap((s) => s.files);
+  const C = o.numClasses;
+  const makeBatch = (rows: Row[]): { task: DecodeTask; targets: Float32Array; labels: Int32Array } => {
+    const targets = new Float32Array(rows.length * C);
+    const labels = new Int32Array(rows.length);
+    rows.forEach((r, i) => {
+      targets[i * C + r.la] += r.wa;
+      targets[i * C + r.lb] += r.wb;
+      labels[i] = r.wa >= r.wb ? r.la : r.lb;
+    });
+    return { task: { images: rows.map((r) => r.image), where: rows.map((r) => r.where), size: o.size, mean: o.pre.mean, std: o.pre.std }, targets, labels };
+  };
+  return {
+    size: o.size,
+    numClasses: C,
+    batchesPerEpoch: Math.ceil(total / o.batchSize),
+    async *epoch(epoch: number): AsyncGenerator<Batch> {
+      const order = new Rng(o.seed, 'shard-order', epoch).shuffle(files.slice());
+      const pick = new Rng(o.seed, 'shuffle-buffer', epoch);
+      const buffer: Row[] = [];
+      let pending: Row[] = [];
+      const inflight: Promise<Batch>[] = [];
+      const submit = (rows: Row[]) => {
+        const b = makeBatch(rows);
+        inflight.push(o.pool.run(b.task).then((x: Float32Array) => ({ x, targets: b.targets, labels: b.labels, n: rows.length })));
+      };
+      const take = (row: Row) => {
+        pending.push(row);
+        if (pending.length === o.batchSize) {
+          submit(pending);
+          pending = [];
+        }
+      };
+      for (const f of order) {
+        for await (const row of rowsOf(f)) {
+          buffer.push(row);
+          if (buffer.length < o.bufferSize) continue;
+          const j = pick.int(0, buffer.length - 1);
+          const chosen = buffer[j];
+          buffer[j] = buffer[buffer.length - 1];
+          buffer.pop();
+          take(chosen);
+          // Keep at most two decoded batches ahead of training.
+          while (inflight.length > 2) yield await inflight.shift()!;
+        }
+      }
+      while (buffer.length) {
+        const j = pick.int(0, buffer.length - 1);
+        const chosen = buffer[j];
+        buffer[j] = buffer[buffer.length - 1];
+        buffer.pop();
+        take(chosen);
+        while (inflight.length > 2) yield await inflight.shift()!;
+      }
+      if (pending.length) submit(pending);
+      while (inflight.length) yield await inflight.shift()!;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// `snapmix train --shards`: train a student on pre-generated shards with the SnapMix loss, validate on
+// clean images, keep the best model, checkpoint every epoch for --resume.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import type { Dataset } from '../data/types.js';
+import { splitRecords } from '../data/index.js';
+import { buildResNet, DEFAULT_RESNET } from '../model/zoo.js';
+import { DEFAULT_PREPROCESS, saveModel } from '../model/io.js';
+import { withMidlevelHead, MIDLEVEL_CLASSIFIER } from '../model/midlevel.js';
+import { ZOO_CLASSIFIER_LAYER } from '../model/zoo.js';
+import { makePool } from '../pool/pools.js';
+import { loadImageSet } from './images.js';
+import { evaluate } from './evaluate.js';
+import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
+import { validateRecipe, type Recipe } from './recipe.js';
+import { openShardSets, type ShardSet } from './shard-set.js';
+import { shardSource } from './shard-source.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { UserError } from '../util/errors.js';
+
+export interface StudentOptions {
+  shards: string[];
+  val: Dataset;
+  valName: string;
+  out: string;
+  size?: number;
+  recipe: Recipe;
+  width?: number;
+  depth?: number;
+  stages?: number;
+  midlevel?: boolean;
+  midLayer?: string;
+  workers: number;
+  bufferSize: number;
+  resume?: boolean;
+  /** Stop after this many epochs (simulates an interruption in tests). */
+  stopAfterEpoch?: number;
+  quiet?: boolean;
+  log?: (line: string) => void;
+  /** Called after each epoch; may return new shard directories to train on from the next epoch (teacher refresh). */
+  afterEpoch?: (epoch: number, deploy: tf.LayersModel, dir: string) => Promise<string[] | undefined>;
+}
+
+export interface StudentResult {
+  bestTop1: number | null;
+  history: EpochMetrics[];
+  seconds: number;
+}
+
+export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
+  const recipe = validateRecipe(o.recipe);
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  let sets: ShardSet[] = await openShardSets(o.shards, o.val.classNames, o.valName);
+  const size = o.size ?? (await shardSize(sets[0]));
+  const valRecords = splitRecords(o.val, 'test');
+  if (!valRecords.length) throw new UserError(`--val ${o.valName} has no test split to validate on`);
+  const ckptDir = path.join(o.out, 'checkpoint');
+  const existing = await fs.readdir(o.out).catch(() => [] as string[]);
+  if (existing.includes('model.json') && !o.resume) throw new UserError(`--out ${o.out} already holds a model; pass --resume to continue it or choose another directory`);
+  const valSet = await loadImageSet(valRecords, size);
+  const C = o.val.classNames.length;
+  const pre = DEFAULT_PREPROCESS;
+
+  let deploy: tf.LayersModel;
+  let train: tf.LayersModel;
+  let startEpoch = 0;
+  let best: number | undefined;
+  let optimizer: tf.Optimizer | undefined;
+  if (o.resume) {
+    const ck = await loadCheckpoint(ckptDir);
+    deploy = ck.model;
+    train = o.midlevel ? (await import('@tensorflow/tfjs')).model({ inputs: deploy.inputs, outputs: [deploy.getLayer(ZOO_CLASSIFIER_LAYER).output as tf.SymbolicTensor, deploy.getLayer(MIDLEVEL_CLASSIFIER).output as tf.SymbolicTensor] }) : deploy;
+    startEpoch = ck.state.epoch;
+    best = ck.state.best ?? undefined;
+    optimizer = ck.optimizer;
+    log(`resume: from epoch ${startEpoch} of ${recipe.epochs} (best so far ${best === undefined ? 'n/a' : best.toFixed(4)})`);
+  } else {
+    const base = buildResNet({
+      inputSize: size, numClasses: C, width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth,
+      stages: o.stages ?? DEFAULT_RESNET.stages, seed: recipe.seed,
+    });
+    if (o.midlevel) ({ train, deploy } = withMidlevelHead(base, o.midLayer, C, recipe.seed));
+    else train = deploy = base;
+    await fs.mkdir(o.out, { recursive: true });
+    await fs.writeFile(path.join(o.out, 'metrics.jsonl'), '');
+  }
+  const rows = sets.reduce((a, s) => a + s.rows, 0);
+  log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
+  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel } };
+  const pool = makePool('decode-worker', o.workers);
+  const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool });
+  let current = make();
+  const source: BatchSource = { size, numClasses: C, get batchesPerEpoch() { return current.batchesPerEpoch; }, epoch: (e) => current.epoch(e) };
+  try {
+    const r = await trainLoop({
+      model: train,
+      source,
+      recipe,
+      optimizer,
+      startEpoch,
+      stopAfterEpoch: o.stopAfterEpoch,
+      bestSoFar: best,
+      metricsFile: path.join(o.out, 'metrics.jsonl'),
+      quiet: o.quiet,
+      evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
+      onEpoch: async (m, isBest, opt) => {
+        log(
+          `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${m.train_acc.toFixed(3)} ` +
+            `val_top1 ${m.test_top1 === null ? 'n/a' : m.test_top1.toFixed(4)} lr ${m.lr.toExponential(2)} ${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
+        );
+        if (isBest) {
+          best = m.test_top1 ?? undefined;
+          await saveModel(deploy, o.out, { ...meta, epoch: m.epoch, valTop1: m.test_top1 });
+        }
+        await saveCheckpoint(ckptDir, deploy, meta, opt, { epoch: m.epoch, best: best ?? null, recipe });
+        const next = await o.afterEpoch?.(m.epoch, deploy, o.out);
+        if (next) {
+          sets = await openShardSets(next, o.val.classNames, o.valName);
+          current = make();
+          log(`refresh: training on ${next.join(', ')} from epoch ${m.epoch + 1}`);
+        }
+      },
+    });
+    return { bestTop1: r.best, history: r.history, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+async function shardSize(set: ShardSet): Promise<number> {
+  const m = await fs.readFile(path.join(set.dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { config: { size: number } }, () => undefined);
+  if (!m) throw new UserError(`${set.dir} has no manifest.json recording the image size; pass --size`);
+  return m.config.size;
+}
