@@ -87,13 +87,14 @@ async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {
   let areaErr = 0;
   let count = 0;
   return {
-    async add(s: { index: number; weightA: number; weightB: number; areaWeight: number; boxA: number[]; boxB: number[]; labelA: number; labelB: number }) {
+    async add(s: { method: string; index: number; weightA: number; weightB: number; areaWeight: number; boxA: number[]; boxB: number[]; labelA: number; labelB: number }) {
       const p = replay.planOf(s.index);
       if (p.boxA.join() !== s.boxA.join() || p.boxB.join() !== s.boxB.join()) {
         throw new UserError(`sample ${s.index}: replayed plan differs from the shard (boxes); pass the --data the shards were generated from`);
       }
       const t = snapmixWeights(viewMapStats(await maskOf(p.a), R, p.viewA), p.boxA, viewMapStats(await maskOf(p.b), R, p.viewB), p.boxB, s.labelA === s.labelB);
-      const same = s.labelA === s.labelB;
+      // Area labels of the same boxes, with the same-label rule where two images were mixed.
+      const same = s.method !== 'none' && s.labelA === s.labelB;
       const areaA = same ? 1 : s.areaWeight;
       const areaB = same ? 1 : 1 - s.areaWeight;
       snapErr += (Math.abs(s.weightA - t.weightA) + Math.abs(s.weightB - t.weightB)) / 2;

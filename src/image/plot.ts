@@ -1,0 +1,42 @@
+// A small line chart (SVG rendered to PNG by sharp): test accuracy per epoch per method.
+import sharp from 'sharp';
+
+export interface Series { name: string; values: number[] }
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+
+export function lineChartSvg(series: Series[], title: string, yLabel: string): string {
+  const W = 640;
+  const H = 400;
+  const m = { l: 60, r: 150, t: 40, b: 50 };
+  const n = Math.max(1, ...series.map((s) => s.values.length));
+  const all = series.flatMap((s) => s.values).filter(Number.isFinite);
+  const lo = Math.max(0, Math.floor((Math.min(...all, 1) - 0.05) * 10) / 10);
+  const hi = Math.min(1, Math.ceil((Math.max(...all, 0) + 0.05) * 10) / 10);
+  const x = (i: number) => m.l + (n === 1 ? 0 : (i / (n - 1)) * (W - m.l - m.r));
+  const y = (v: number) => m.t + (1 - (v - lo) / Math.max(1e-9, hi - lo)) * (H - m.t - m.b);
+  const parts: string[] = [];
+  for (let k = 0; k <= 5; k++) {
+    const v = lo + ((hi - lo) * k) / 5;
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${m.l - 8}" y="${y(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}%</text>`);
+  }
+  for (let i = 0; i < n; i++) parts.push(`<text x="${x(i)}" y="${H - m.b + 18}" text-anchor="middle">${i + 1}</text>`);
+  series.forEach((s, k) => {
+    const c = COLORS[k % COLORS.length];
+    const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" points="${pts}"/>`);
+    s.values.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${c}"/>`));
+    parts.push(`<rect x="${W - m.r + 15}" y="${m.t + k * 22}" width="14" height="4" fill="${c}"/><text x="${W - m.r + 35}" y="${m.t + k * 22 + 6}">${s.name}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:12px;fill:#222}</style>` +
+    `<rect width="${W}" height="${H}" fill="white"/><text x="${m.l}" y="24" style="font-size:15px">${title}</text>` +
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">epoch</text>` +
+    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${yLabel}</text>` +
+    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#444"/><line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#444"/>` +
+    parts.join('') + '</svg>';
+}
+
+export async function writeLineChart(file: string, series: Series[], title: string, yLabel: string): Promise<void> {
+  await sharp(Buffer.from(lineChartSvg(series, title, yLabel))).png().toFile(file);
+}

@@ -1,0 +1,149 @@
+// `snapmix demo`: the embedded benchmark end to end. synth → teacher → CAMs → shards for none, cutmix
+// and snapmix → three students on identical budgets → table, accuracy plot, preview sheet. Every stage
+// that finished in OUT is reused, so an interrupted demo resumes.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
+import { openDataset, splitRecords } from '../data/index.js';
+import type { Dataset } from '../data/types.js';
+import type { BackendInfo } from '../model/backend.js';
+import { trainTeacher } from '../train/teacher.js';
+import { trainStudent } from '../train/student.js';
+import { DEFAULT_RECIPE } from '../train/recipe.js';
+import { extractCams } from './cams.js';
+import { writeCamCache } from '../cam/cache.js';
+import { generate } from './generate.js';
+import { DEFAULT_BETA, type Method } from '../mix/plan.js';
+import { readManifest } from '../shards/reader.js';
+import { inspectShards } from './inspect.js';
+import { previewSheet } from './preview.js';
+import { writeLineChart } from '../image/plot.js';
+import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
+import { findCamHead } from '../model/cam-head.js';
+import { loadImageSet } from '../train/images.js';
+import { evaluate } from '../train/evaluate.js';
+import { camInPartShare } from '../cam/localisation.js';
+
+export interface DemoPreset {
+  classes: number;
+  perClass: number;
+  testPerClass: number;
+  size: number;
+  teacherEpochs: number;
+  rounds: number;
+  studentEpochs: number;
+  batchSize: number;
+}
+
+/**
+ * The default fits ≤ 10 minutes on 2 cores with wasm (README: Demo): 5 classes × 100 images gives a
+ * teacher whose CAMs find the part (10 classes × 50 in the same time gave a 22% teacher).
+ */
+export const DEMO_PRESETS: Record<'default' | 'full', DemoPreset> = {
+  default: { classes: 5, perClass: 100, testPerClass: 40, size: 64, teacherEpochs: 12, rounds: 2, studentEpochs: 6, batchSize: 16 },
+  full: { classes: 10, perClass: 100, testPerClass: 50, size: 64, teacherEpochs: 20, rounds: 2, studentEpochs: 8, batchSize: 16 },
+};
+
+export const DEMO_METHODS: Method[] = ['none', 'cutmix', 'snapmix'];
+
+export interface DemoRow { method: Method; labelError: number | null; areaError: number | null; top1: number; curve: number[]; seconds: number }
+
+export interface DemoResult { teacherTop1: number; camInPart: number; rows: DemoRow[]; seconds: number; plot: string; preview: string }
+
+const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+
+async function once(marker: string, work: () => Promise<void>, log: (l: string) => void, what: string): Promise<void> {
+  if (await exists(marker)) {
+    log(`demo: reusing ${what}`);
+    return;
+  }
+  await work();
+  await fs.writeFile(marker, new Date().toISOString() + '\n');
+}
+
+export async function runDemo(o: {
+  out: string; preset: DemoPreset; seed: number; backend: BackendInfo; workers: number; quiet: boolean; log: (l: string) => void; methods?: Method[];
+}): Promise<DemoResult> {
+  const methods = o.methods ?? DEMO_METHODS;
+  const t0 = Date.now();
+  const p = o.preset;
+  const { log } = o;
+  await fs.mkdir(o.out, { recursive: true });
+  const dir = (n: string) => path.join(o.out, n);
+  await fs.writeFile(dir('preset.json'), JSON.stringify({ ...p, seed: o.seed }, null, 2) + '\n');
+
+  await once(dir('.data.done'), async () => {
+    log(`demo: [1/6] synth: ${p.classes} classes × ${p.perClass} train + ${p.testPerClass} test images, ${p.size}px`);
+    await writeSynth({ ...SYNTH_DEFAULTS, out: dir('data'), classes: p.classes, perClass: p.perClass, testPerClass: p.testPerClass, size: p.size, seed: o.seed, overwrite: true });
+  }, log, 'data');
+  const dataset: Dataset = await openDataset(dir('data'));
+
+  await once(dir('.teacher.done'), async () => {
+    log(`demo: [2/6] teacher: ${p.teacherEpochs} epochs on clean images`);
+    await fs.rm(dir('teacher'), { recursive: true, force: true });
+    await trainTeacher({ dataset, out: dir('teacher'), size: p.size, recipe: { ...DEFAULT_RECIPE, epochs: p.teacherEpochs, batchSize: p.batchSize, seed: o.seed }, quiet: o.quiet, log });
+  }, log, 'teacher');
+
+  await once(dir('.cams.done'), async () => {
+    log('demo: [3/6] CAMs of every training image with the teacher');
+    const r = await extractCams({ dataset, records: splitRecords(dataset, 'train'), split: 'train', teacher: dir('teacher'), backend: o.backend, workers: o.workers, batchSize: 32, strict: false });
+    await writeCamCache(dir('cams'), r.set, r.meta, r.rejects);
+  }, log, 'CAMs');
+
+  for (const method of methods) {
+    await once(dir(`.shards-${method}.done`), async () => {
+      log(`demo: [4/6] shards: ${method}, ${p.rounds} rounds`);
+      await generate({
+        config: { method, rounds: p.rounds, size: p.size, resize: p.size + p.size / 8, crop: 'random', flip: true, beta: DEFAULT_BETA[method], prob: 1, seed: o.seed, shardSize: 1000, format: 'jpeg', quality: 90 },
+        dataset, records: splitRecords(dataset, 'train'), cams: method === 'snapmix' ? dir('cams') : undefined, out: dir(`shards-${method}`),
+        backend: o.backend, workers: o.workers, camBatch: 32, strict: false, overwrite: true,
+      });
+    }, log, `${method} shards`);
+  }
+
+  const rows: DemoRow[] = [];
+  for (const method of methods) {
+    const out = dir(`student-${method}`);
+    const ts = Date.now();
+    await once(dir(`.student-${method}.done`), async () => {
+      const resume = await exists(path.join(out, 'checkpoint', 'state.json'));
+      if (!resume) await fs.rm(out, { recursive: true, force: true });
+      log(`demo: [5/6] student on ${method} shards: ${p.studentEpochs} epochs${resume ? ' (resuming)' : ''}`);
+      await trainStudent({
+        shards: [dir(`shards-${method}`)], val: dataset, valName: dir('data'), out, recipe: { ...DEFAULT_RECIPE, epochs: p.studentEpochs, batchSize: p.batchSize, seed: o.seed },
+        workers: o.workers, bufferSize: 2048, resume, quiet: o.quiet, log,
+      });
+    }, log, `${method} student`);
+    const curve = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).test_top1 as number);
+    const shards = dir(`shards-${method}`);
+    // Mixup blends whole images: there is no pasted box to hold against the part masks.
+    const rep = await inspectShards(shards, await readManifest(shards), method === 'mixup' ? undefined : dir('data'));
+    rows.push({ method, labelError: rep.fidelity?.label_error ?? null, areaError: rep.fidelity?.area_error ?? null, top1: Math.max(...curve), curve, seconds: (Date.now() - ts) / 1000 });
+  }
+
+  log('demo: [6/6] evaluating the teacher, plotting, preview sheet');
+  const { model, meta } = await loadModel(dir('teacher'));
+  const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
+  const testSet = await loadImageSet(splitRecords(dataset, 'test'), p.size);
+  const teacherTop1 = (await evaluate(model, testSet, pre)).top1;
+  const camInPart = (await camInPartShare(findCamHead(model), testSet, dataset.root, pre)).share;
+  const plot = dir('accuracy.png');
+  await writeLineChart(plot, rows.map((r) => ({ name: r.method, values: r.curve })), `student validation top-1 per epoch (${p.rounds} rounds, ${p.studentEpochs} epochs each)`, 'top-1');
+  const preview = dir('preview-snapmix.png');
+  if (methods.includes('snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, preview);
+  const result: DemoResult = { teacherTop1, camInPart, rows, seconds: (Date.now() - t0) / 1000, plot, preview };
+  await fs.writeFile(dir('results.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
+}
+
+export function demoTable(r: DemoResult): string {
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+  const f3 = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+  return [
+    `teacher: test top-1 ${pct(r.teacherTop1)}, CAM maximum inside the part for ${pct(r.camInPart)} of test images`,
+    '',
+    '| method  | label error vs part masks | area-label error, same boxes | student top-1 (best epoch) |',
+    '|---------|--------------------------:|-----------------------------:|---------------------------:|',
+    ...r.rows.map((x) => `| ${x.method.padEnd(7)} | ${f3(x.labelError).padStart(25)} | ${f3(x.areaError).padStart(28)} | ${pct(x.top1).padStart(26)} |`),
+  ].join('\n');
+}
