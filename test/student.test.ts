@@ -136,3 +136,28 @@ test('bad input before training: class-list mismatch, sha256 mismatch, empty sha
   assert.match(r3.stderr, /--shards .*empty-shards is empty/);
   assert.equal(await fs.stat(out).then(() => true, () => false), false, 'nothing written');
 });
+
+test('--refresh-every: the student becomes the teacher and the shards are regenerated with its CAMs', async () => {
+  const { makeRefresher } = await import('../src/pipeline/refresh.js');
+  const ds = await openDataset(data);
+  const backend = await initBackend('wasm');
+  const lines: string[] = [];
+  const out = path.join(base, 'student-refresh');
+  const afterEpoch = await makeRefresher({ every: 1, epochs: 2, shards, data: ds, backend, workers: 2, log: (l) => lines.push(l) });
+  const r = await trainStudent({ shards: [shards], val: ds, valName: data, out, recipe: { ...recipe, epochs: 2 }, width: 8, stages: 2, workers: 2, bufferSize: 7, log: (l) => lines.push(l), afterEpoch });
+  assert.equal(r.history.length, 2);
+  const refreshed = path.join(out, 'refresh', 'shards-e1');
+  const m = JSON.parse(await fs.readFile(path.join(refreshed, 'manifest.json'), 'utf8'));
+  const orig = JSON.parse(await fs.readFile(path.join(shards, 'manifest.json'), 'utf8'));
+  assert.notEqual(m.teacher.fingerprint, orig.teacher.fingerprint, 'CAMs from the student, not the first teacher');
+  assert.equal(m.config.seed, orig.config.seed + 1, 'new draws');
+  assert.equal(m.counts.planned, orig.counts.planned);
+  assert.ok(lines.some((l) => l.includes(`refresh: training on ${refreshed}`)), lines.join('\n'));
+  // The refresh is refused for shards that are not SnapMix.
+  const cut = path.join(base, 'cut-shards');
+  await generate({
+    config: { method: 'cutmix', rounds: 1, size: 32, resize: 32, crop: 'center', flip: true, beta: 3, prob: 1, seed: 0, shardSize: 10, format: 'png', quality: 90 },
+    dataset: ds, records: splitRecords(ds, 'train'), out: cut, backend, workers: 1, camBatch: 8, strict: false, overwrite: false,
+  });
+  await assert.rejects(makeRefresher({ every: 1, epochs: 2, shards: cut, data: ds, backend, workers: 1, log: () => {} }), /regenerates SnapMix shards/);
+});

@@ -25,6 +25,15 @@ async function* rowsOf(file: string): AsyncGenerator<Row> {
   }
 }
 
+/** Remove and return a uniformly chosen element (swap with the last, pop): O(1). */
+function popRandom<T>(buffer: T[], rng: Rng): T {
+  const j = rng.int(0, buffer.length - 1);
+  const chosen = buffer[j];
+  buffer[j] = buffer[buffer.length - 1];
+  buffer.pop();
+  return chosen;
+}
+
 export interface ShardSourceOptions {
   sets: ShardSet[];
   numClasses: number;
@@ -75,21 +84,13 @@ export function shardSource(o: ShardSourceOptions): BatchSource {
         for await (const row of rowsOf(f)) {
           buffer.push(row);
           if (buffer.length < o.bufferSize) continue;
-          const j = pick.int(0, buffer.length - 1);
-          const chosen = buffer[j];
-          buffer[j] = buffer[buffer.length - 1];
-          buffer.pop();
-          take(chosen);
+          take(popRandom(buffer, pick));
           // Keep at most two decoded batches ahead of training.
           while (inflight.length > 2) yield await inflight.shift()!;
         }
       }
       while (buffer.length) {
-        const j = pick.int(0, buffer.length - 1);
-        const chosen = buffer[j];
-        buffer[j] = buffer[buffer.length - 1];
-        buffer.pop();
-        take(chosen);
+        take(popRandom(buffer, pick));
         while (inflight.length > 2) yield await inflight.shift()!;
       }
       if (pending.length) submit(pending);
