@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Field } from 'apache-arrow';
 import { fieldOf, fixedListData, float32Data, int32Data, int64Data, utf8Data } from '../shards/arrow-build.js';
-import { readTable, recordBatch, streamBytes, writeFileAtomic } from '../shards/ipc.js';
+import { readTable, recordBatch, streamBytes } from '../shards/ipc.js';
 import { UserError } from '../util/errors.js';
 import type { Reject } from '../pool/tasks.js';
 

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { promises as fs } from 'node:fs';
 import type { Argv } from 'yargs';
 import { openDataset, splitRecords } from '../data/index.js';
 import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
@@ -8,6 +7,7 @@ import { loadImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
 import { camInPartShare } from '../cam/localisation.js';
 import { UserError } from '../util/errors.js';
+import { exists } from '../util/fs.js';
 import { startBackend, withBackend, withDataFormat } from './common.js';
 
 export const command = 'eval';
@@ -44,7 +44,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
   const r = await evaluate(model, set, pre);
   const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: r.n, top1: r.top1 };
-  const isSynth = await fs.stat(path.join(dataset.root, 'parts.jsonl')).then(() => true, () => false);
+  const isSynth = await exists(path.join(dataset.root, 'parts.jsonl'));
   if (isSynth) {
     const head = findCamHead(model, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer });
     out.cam_in_part = (await camInPartShare(head, set, dataset.root, pre)).share;

@@ -85,7 +85,7 @@ export function conv2dBackpropInputKernel(backendName: string) {
     const xShape = attrs.inputShape;
     const fShape = filter.shape as [number, number, number, number];
     const info = convInfo(xShape, fShape, attrs);
-    const [n, h, w, cin] = xShape;
+    const [n, h, w] = xShape;
     const [kh, kw, , cout] = fShape;
     const { strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo } = info;
     const { top, left } = info.padInfo;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import './midlevel.js'; // registers the StopGradient layer so --midlevel students load anywhere
 
 /** What snapmix records beside the weights (userDefinedMetadata.snapmix). */
@@ -45,17 +46,11 @@ export async function saveModel(model: tf.LayersModel, dir: string, meta: ModelM
     weightsManifest: [{ paths: [weightsName], weights: art.weightSpecs }],
     userDefinedMetadata: { snapmix: meta },
   };
-  await writeAtomic(path.join(dir, weightsName), weights);
-  await writeAtomic(path.join(dir, 'model.json'), JSON.stringify(json));
+  await writeFileAtomic(path.join(dir, weightsName), weights);
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(json));
   for (const f of await fs.readdir(dir)) {
     if (/^weights\.[0-9a-f]{12}\.bin$/.test(f) && f !== weightsName) await fs.rm(path.join(dir, f), { force: true });
   }
-}
-
-export async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
 }
 
 export interface LoadedModel {

@@ -23,6 +23,7 @@ import { findCamHead } from '../model/cam-head.js';
 import { loadImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
 import { camInPartShare } from '../cam/localisation.js';
+import { exists } from '../util/fs.js';
 
 export interface DemoPreset {
   classes: number;
@@ -50,7 +51,6 @@ export interface DemoRow { method: Method; labelError: number | null; areaError:
 
 export interface DemoResult { teacherTop1: number; camInPart: number; rows: DemoRow[]; seconds: number; plot: string; preview: string }
 
-const exists = (p: string) => fs.stat(p).then(() => true, () => false);
 
 async function once(marker: string, work: () => Promise<void>, log: (l: string) => void, what: string): Promise<void> {
   if (await exists(marker)) {

@@ -14,7 +14,8 @@ import { planSample, type Method, type PlanConfig, type SamplePlan } from '../mi
 import { makePool } from '../pool/pools.js';
 import type { ComposedRow, ComposeSource, ComposeTask, ImageFormat, Reject } from '../pool/tasks.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
-import { recordBatch, streamBytes, writeFileAtomic } from '../shards/ipc.js';
+import { recordBatch, streamBytes } from '../shards/ipc.js';
+import { exists, writeFileAtomic } from '../util/fs.js';
 import { UserError } from '../util/errors.js';
 
 export interface GenerateConfig {
@@ -86,7 +87,6 @@ export interface Manifest {
 const STATE_DIR = '.snapmix';
 const pad5 = (n: number) => String(n).padStart(5, '0');
 export const shardName = (k: number, n: number) => `data-${pad5(k)}-of-${pad5(n)}.arrow`;
-const exists = (p: string) => fs.stat(p).then(() => true, () => false);
 
 /** Fail before anything is written: OUT must be empty, or this same request's partial run, or --overwrite. */
 async function outState(out: string, overwrite: boolean): Promise<'empty' | 'resume-candidate' | 'overwrite'> {

@@ -3,7 +3,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, saveModel, writeAtomic, type ModelMeta } from '../model/io.js';
+import { loadModel, saveModel, type ModelMeta } from '../model/io.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { makeOptimizer } from './loop.js';
 import type { Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
@@ -20,9 +21,9 @@ export async function saveCheckpoint(dir: string, model: tf.LayersModel, meta: M
   await saveModel(model, dir, meta);
   const weights = await opt.getWeights();
   const { data, specs } = await tf.io.encodeWeights(weights);
-  await writeAtomic(path.join(dir, 'optimizer.bin'), new Uint8Array(data));
-  await writeAtomic(path.join(dir, 'optimizer.json'), JSON.stringify(specs));
-  await writeAtomic(path.join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, 'optimizer.bin'), new Uint8Array(data));
+  await writeFileAtomic(path.join(dir, 'optimizer.json'), JSON.stringify(specs));
+  await writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify(state, null, 2) + '\n');
 }
 
 export async function loadCheckpoint(dir: string): Promise<{ model: tf.LayersModel; meta: ModelMeta; optimizer: tf.Optimizer; state: CheckpointState }> {

@@ -1,0 +1,16 @@
+// Small file helpers shared by every writer: atomic writes (temporary name, then rename) and existence.
+import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+
+export interface WrittenFile { bytes: number; sha256: string }
+
+/** Write under a temporary name and rename, so readers never see a partial file; returns size and sha256. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<WrittenFile> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(tmp, data);
+  await fs.rename(tmp, file);
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
+}
+
+export const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
