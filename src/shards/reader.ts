@@ -5,23 +5,11 @@ import { createHash } from 'node:crypto';
 import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import type { Manifest } from '../pipeline/generate.js';
 import { UserError } from '../util/errors.js';
-import type { Method } from '../mix/plan.js';
+import type { ShardFields } from './schema.js';
 
-export interface ShardSample {
-  image: Uint8Array;
-  labelA: number;
-  labelB: number;
-  weightA: number;
-  weightB: number;
-  areaWeight: number;
+/** A row read back: the fields plus the dense target. */
+export interface ShardSample extends ShardFields {
   softLabel: Float32Array;
-  method: Method;
-  sourceA: string;
-  sourceB: string;
-  boxA: [number, number, number, number];
-  boxB: [number, number, number, number];
-  round: number;
-  index: number;
 }
 
 export async function readManifest(dir: string): Promise<Manifest> {

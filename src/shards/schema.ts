@@ -5,9 +5,9 @@ import type { Method } from '../mix/plan.js';
 
 export const SHARD_FORMAT_VERSION = 1;
 
-export interface ShardRow {
+/** The per-sample fields every row carries, as written and as read back. */
+export interface ShardFields {
   image: Uint8Array;
-  imagePath: string;
   labelA: number;
   labelB: number;
   weightA: number;
@@ -20,6 +20,11 @@ export interface ShardRow {
   boxB: [number, number, number, number];
   round: number;
   index: number;
+}
+
+/** A row to write: the fields plus the image's file name (HF Image's `path`). */
+export interface ShardRow extends ShardFields {
+  imagePath: string;
 }
 
 /** HF `datasets` features for the columns (ClassLabel, Image, fixed-length Sequence, Value). */
