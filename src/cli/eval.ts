@@ -8,6 +8,7 @@ import { evaluate } from '../train/evaluate.js';
 import { camInPartShare } from '../cam/localisation.js';
 import { UserError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
+import { checkModelClasses } from '../model/classes.js';
 import { startBackend, withBackend, withDataFormat } from './common.js';
 
 export const command = 'eval';
@@ -31,13 +32,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const inShape = model.inputs[0].shape;
   const size = a.size ?? meta.inputSize ?? (inShape[1] as number);
   if (!size) throw new UserError(`model ${a.model} has no fixed input size; pass --size`);
-  const outUnits = (model.outputs[0].shape as number[])[1];
-  if (outUnits !== dataset.classNames.length) {
-    throw new UserError(`model ${a.model} has ${outUnits} classes but ${a.data} has ${dataset.classNames.length}; evaluate on the dataset it was trained for`);
-  }
-  if (meta.classNames && meta.classNames.join('\n') !== dataset.classNames.join('\n')) {
-    throw new UserError(`model ${a.model} was trained on classes [${meta.classNames.slice(0, 4).join(', ')}…], ${a.data} has [${dataset.classNames.slice(0, 4).join(', ')}…]`);
-  }
+  checkModelClasses(`model ${a.model}`, (model.outputs[0].shape as number[])[1], meta, dataset.classNames, a.data);
   const records = splitRecords(dataset, a.split);
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
   const set = await loadImageSet(records, size);

@@ -3,6 +3,7 @@ import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import { loadModel } from '../model/io.js';
 import { findCamHead } from '../model/cam-head.js';
+import { checkModelClasses } from '../model/classes.js';
 import type { BackendInfo } from '../model/backend.js';
 import { makePool } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
@@ -27,12 +28,7 @@ export interface CamOptions {
 export async function checkTeacher(teacher: string, dataset: Dataset, layers: { featureLayer?: string; classifierLayer?: string }) {
   const { model, meta, fingerprint } = await loadModel(teacher);
   const head = findCamHead(model, layers);
-  if (head.numClasses !== dataset.classNames.length) {
-    throw new UserError(`teacher ${teacher} predicts ${head.numClasses} classes but the dataset has ${dataset.classNames.length}; use a teacher trained on this dataset`);
-  }
-  if (meta.classNames && meta.classNames.join('\n') !== dataset.classNames.join('\n')) {
-    throw new UserError(`teacher ${teacher} was trained on classes [${meta.classNames.slice(0, 3).join(', ')}, …] but the dataset has [${dataset.classNames.slice(0, 3).join(', ')}, …]`);
-  }
+  checkModelClasses(`teacher ${teacher}`, head.numClasses, meta, dataset.classNames, 'the dataset');
   const size = meta.inputSize ?? (model.inputs[0].shape[1] as number);
   model.dispose();
   return { fingerprint, size };

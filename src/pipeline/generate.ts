@@ -62,6 +62,8 @@ export interface ShardEntry {
 
 interface ShardStats extends ShardEntry {
   skipped: { index: number; id: string; reason: string }[];
+  /** Planned samples per method in this shard (the manifest sums them; no re-planning). */
+  by_method: Record<string, number>;
 }
 
 export interface Manifest {
@@ -243,7 +245,9 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
       const { fields, columns } = shardColumns(rows, C);
       const bytes = streamBytes([recordBatch(fields, columns, schemaMeta)]);
       const written = await writeFileAtomic(path.join(o.out, filename), bytes);
-      const st: ShardStats = { filename, first_index: first, last_index: last, rows: rows.length, ...written, skipped };
+      const byMethod: Record<string, number> = {};
+      for (const p of plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
+      const st: ShardStats = { filename, first_index: first, last_index: last, rows: rows.length, ...written, skipped, by_method: byMethod };
       await writeFileAtomic(statsFile, JSON.stringify(st) + '\n'); // the commit marker, written last
       stats.push(st);
     }
@@ -252,10 +256,7 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
   }
 
   const byMethod: Record<string, number> = {};
-  for (let g = 0; g < total; g++) {
-    const m = planSample(plan, Math.floor(g / n), g % n, n).method;
-    byMethod[m] = (byMethod[m] ?? 0) + 1;
-  }
+  for (const s of stats) for (const [m, k] of Object.entries(s.by_method)) byMethod[m] = (byMethod[m] ?? 0) + k;
   const skippedAll = stats.flatMap((s) => s.skipped);
   const count = (xs: { reason: string }[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x.reason] = (m[x.reason] ?? 0) + 1), m), {});
   const manifest: Manifest = {
@@ -266,7 +267,7 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
     class_names: o.dataset.classNames,
     dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
     teacher: cams ? { fingerprint: cams.teacherFp } : null,
-    shards: stats.map(({ skipped: _s, ...e }) => e),
+    shards: stats.map(({ skipped: _s, by_method: _m, ...e }) => e),
     counts: {
       planned: total,
       written: stats.reduce((a, s) => a + s.rows, 0),
