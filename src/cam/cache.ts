@@ -6,6 +6,7 @@ import type { Field } from 'apache-arrow';
 import { fieldOf, fixedListData, float32Data, int32Data, int64Data, utf8Data } from '../shards/arrow-build.js';
 import { readTable, recordBatch, streamBytes } from '../shards/ipc.js';
 import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import type { Reject } from '../pool/tasks.js';
 
 export const CAM_CACHE_VERSION = 1;
@@ -41,33 +42,28 @@ export function camOf(set: CamSet, row: number): { data: Float32Array; h: number
   return { data: set.cams.subarray(row * n, (row + 1) * n), h: set.h, w: set.w };
 }
 
+/**
+ * Write the cache into dir (created if needed; the caller owns and locks it): each file atomically,
+ * cams.json last as the commit marker, so a killed write is never read as a finished cache.
+ */
 export async function writeCamCache(dir: string, set: CamSet, meta: CamMeta, rejects: Reject[]): Promise<void> {
-  const parent = path.dirname(path.resolve(dir));
-  await fs.mkdir(parent, { recursive: true });
-  const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(dir)}.tmp-`));
-  try {
-    const cols = {
-      id: utf8Data(set.ids),
-      label: int64Data(set.labels),
-      h: int32Data(new Int32Array(set.ids.length).fill(set.h)),
-      w: int32Data(new Int32Array(set.ids.length).fill(set.w)),
-      cam: fixedListData(float32Data(set.cams), set.h * set.w),
-      sha256: utf8Data(set.sha256),
-      teacher_prob: float32Data(set.prob),
-      teacher_pred: int64Data(set.pred),
-    };
-    const fields: Field[] = Object.entries(cols).map(([k, d]) => fieldOf(k, d));
-    const batch = recordBatch(fields, Object.values(cols), new Map([['snapmix_cams', JSON.stringify(meta)]]));
-    await fs.writeFile(path.join(tmp, 'cams.arrow'), streamBytes([batch]));
-    await fs.writeFile(path.join(tmp, 'cams.json'), JSON.stringify(meta, null, 2) + '\n');
-    await fs.writeFile(path.join(tmp, 'rejects.jsonl'), rejects.map((r) => JSON.stringify(r) + '\n').join(''));
-    await fs.chmod(tmp, 0o755); // mkdtemp makes 0700; the result is an ordinary directory
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.rename(tmp, dir);
-  } catch (e) {
-    await fs.rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  await fs.mkdir(dir, { recursive: true });
+  await fs.rm(path.join(dir, 'cams.json'), { force: true });
+  const cols = {
+    id: utf8Data(set.ids),
+    label: int64Data(set.labels),
+    h: int32Data(new Int32Array(set.ids.length).fill(set.h)),
+    w: int32Data(new Int32Array(set.ids.length).fill(set.w)),
+    cam: fixedListData(float32Data(set.cams), set.h * set.w),
+    sha256: utf8Data(set.sha256),
+    teacher_prob: float32Data(set.prob),
+    teacher_pred: int64Data(set.pred),
+  };
+  const fields: Field[] = Object.entries(cols).map(([k, d]) => fieldOf(k, d));
+  const batch = recordBatch(fields, Object.values(cols), new Map([['snapmix_cams', JSON.stringify(meta)]]));
+  await writeFileAtomic(path.join(dir, 'cams.arrow'), streamBytes([batch]));
+  await writeFileAtomic(path.join(dir, 'rejects.jsonl'), rejects.map((r) => JSON.stringify(r) + '\n').join(''));
+  await writeFileAtomic(path.join(dir, 'cams.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
 export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
@@ -80,8 +76,11 @@ export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: Ca
   if (meta.format !== 'snapmix-cams' || meta.version !== CAM_CACHE_VERSION) {
     throw new UserError(`--cams ${dir}: format ${meta.format} v${meta.version} is not snapmix-cams v${CAM_CACHE_VERSION}; recompute it with 'snapmix cams'`);
   }
-  const t = await readTable(path.join(dir, 'cams.arrow'));
+  const t = await readTable(path.join(dir, 'cams.arrow')).catch((e: Error) => {
+    throw new UserError(`--cams ${dir}/cams.arrow cannot be read (${e.message}); the cache is incomplete or corrupt: recompute it with 'snapmix cams'`);
+  });
   const n = t.numRows;
+  if (n !== meta.count) throw new UserError(`--cams ${dir}: cams.arrow holds ${n} rows, cams.json says ${meta.count}; recompute it with 'snapmix cams'`);
   const camCol = t.getChild('cam')!;
   const cams = new Float32Array(n * meta.h * meta.w);
   let off = 0;

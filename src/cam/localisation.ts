@@ -30,8 +30,11 @@ export async function camInPartShare(
       const id = set.ids[s + i];
       const entry = parts.get(id);
       if (!entry) throw new UserError(`${path.join(dataRoot, 'parts.jsonl')} has no entry for ${id}`);
-      const { data, info } = await sharp(path.join(dataRoot, entry.mask)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-      if (info.width !== set.size || info.height !== set.size) throw new UserError(`mask ${entry.mask} is ${info.width}×${info.height}, expected ${set.size}`);
+      // The model may run at another size than the dataset was drawn at: bring the mask to the
+      // evaluated images' size (nearest neighbour keeps it binary; images and masks are square).
+      const { data, info } = await sharp(path.join(dataRoot, entry.mask)).extractChannel(0)
+        .resize(set.size, set.size, { kernel: 'nearest', fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+      if (info.width !== set.size || info.height !== set.size) throw new UserError(`mask ${entry.mask} could not be brought to ${set.size}×${set.size}`);
       const up = upsampleBilinear(cams.subarray(i * h * w, (i + 1) * h * w), h, w, set.size, set.size);
       if (data[argmax(up)] > 127) hits++;
     }

@@ -1,11 +1,15 @@
-import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { Argv } from 'yargs';
+import { exists } from '../util/fs.js';
 import { openDataset, splitRecords } from '../data/index.js';
 import { extractCams } from '../pipeline/cams.js';
-import { writeCamCache } from '../cam/cache.js';
+import { readCamCache, writeCamCache } from '../cam/cache.js';
+import { loadModel } from '../model/io.js';
+import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
-import { startBackend, withBackend, withDataFormat, withQuiet } from './common.js';
+import { withOutput } from '../util/outdir.js';
+import { checkWorkers, startBackend, withBackend, withDataFormat, withQuiet } from './common.js';
 
 export const command = 'cams';
 export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
@@ -25,27 +29,44 @@ export function builder(y: Argv) {
     .option('teacher', { type: 'string', demandOption: true, describe: 'teacher model directory (tfjs LayersModel)' })
     .option('out', { type: 'string', demandOption: true, describe: 'CAM cache directory to write' })
     .option('split', { choices: ['train', 'test'] as const, default: 'train' as const, describe: 'which split to compute CAMs for' })
-    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --out' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing CAM cache in --out (never a directory snapmix did not write)' })
     .example('$0 cams --data data/synth --teacher runs/teacher --out runs/cams', '');
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
-  if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 64) throw new UserError(`--workers must be an integer in [1, 64], got ${a.workers}`);
+  checkWorkers(a.workers);
   if (!Number.isInteger(a.camBatch) || a.camBatch < 1 || a.camBatch > 1024) throw new UserError(`--cam-batch must be an integer in [1, 1024], got ${a.camBatch}`);
-  const existing = await fs.readdir(a.out).catch(() => [] as string[]);
-  if (existing.length && !a.overwrite) throw new UserError(`--out ${a.out} is not empty; pass --overwrite to replace it`);
-  const backend = await startBackend(a.backend);
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, a.split);
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
-  const bar = createProgress('cams', records.length, { quiet: a.quiet });
-  const t0 = Date.now();
-  const { set, meta, rejects } = await extractCams({
-    dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
-    featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, onProgress: (d) => bar.update(d),
+  const reads = [{ flag: '--data', path: dataset.root }, { flag: '--teacher', path: a.teacher }];
+  // Lock (and so prove OUT writable) before the long teacher pass, not after it.
+  await withOutput({ out: a.out, kind: 'cams', command: 'cams', reads, overwrite: a.overwrite }, async (out) => {
+    // A finished cache (cams.json, written last) is kept unless --overwrite; an unfinished one (a killed
+    // run) is simply redone, so rerunning the same command after a crash works.
+    const finished = await exists(path.join(a.out, 'cams.json'));
+    if (out.state === 'ours' && finished && !a.overwrite) {
+      // The same request again (same data bytes, teacher and split) is already done: say so, exit 0.
+      const { meta } = await readCamCache(a.out);
+      const { fingerprint } = await loadModel(a.teacher);
+      const dsFp = datasetFingerprint(dataset.classNames, records, await hashFiles(records));
+      if (meta.teacher_fingerprint === fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split) {
+        console.log(`cams: ${a.out} already holds these CAMs (same data, teacher and split); nothing to do`);
+        return;
+      }
+      throw new UserError(`--out ${a.out} already holds a CAM cache of other data or another teacher; pass --overwrite to replace it or choose another directory`);
+    }
+    const backend = await startBackend(a.backend);
+    const bar = createProgress('cams', records.length, { quiet: a.quiet });
+    const t0 = Date.now();
+    const { set, meta, rejects } = await extractCams({
+      dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
+      featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, onProgress: (d) => bar.update(d),
+    });
+    bar.stop();
+    if (out.state === 'ours') await out.clear();
+    await writeCamCache(a.out, set, meta, rejects);
+    const s = (Date.now() - t0) / 1000;
+    console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w}) in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
   });
-  bar.stop();
-  await writeCamCache(a.out, set, meta, rejects);
-  const s = (Date.now() - t0) / 1000;
-  console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w}) in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
 }

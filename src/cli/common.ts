@@ -4,6 +4,7 @@ import { BACKEND_CHOICES, backendLine, initBackend, type BackendChoice, type Bac
 import { DEFAULT_RECIPE, OPTIMIZERS, type Recipe } from '../train/recipe.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATASET_FORMATS } from '../data/index.js';
+import { UserError } from '../util/errors.js';
 
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
@@ -64,6 +65,11 @@ export function recipeFrom(a: {
     cropPad: a.cropPad,
     flip: a.flip,
   };
+}
+
+/** --workers: 1–64 requested; pools start at most one per core and per task (src/pool/pools.ts). */
+export function checkWorkers(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`--workers must be an integer in [1, 64], got ${n}`);
 }
 
 export function log(line: string): void {

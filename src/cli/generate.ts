@@ -51,7 +51,8 @@ export function builder(y: Argv) {
     .option('shard-size', { type: 'number', default: 1000, describe: 'samples per Arrow shard' })
     .option('format', { choices: ['jpeg', 'png', 'webp'] as const, default: 'jpeg' as const, describe: 'image encoding' })
     .option('quality', { type: 'number', default: 90, describe: 'JPEG/WebP quality (1–100)' })
-    .option('overwrite', { type: 'boolean', default: false, describe: 'replace a non-empty --out' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix output in --out (never a directory snapmix did not write)' })
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows (otherwise exit 2)' })
     .example('$0 generate --data data/synth --teacher runs/teacher --out runs/shards --rounds 2', 'SnapMix shards, CAMs computed on the fly')
     .example('$0 generate --config gen.yaml --seed 3', 'options from a file, seed from the flag');
 }
@@ -96,7 +97,7 @@ export async function handler(a: Args): Promise<void> {
   const bars = new Map<string, Progress>();
   const r = await generate({
     config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
-    strict: a.strict, overwrite: a.overwrite, featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
+    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
     log: (l) => console.error(l),
     onProgress: (stage, done, total) => {
       let b = bars.get(stage);
@@ -109,4 +110,5 @@ export async function handler(a: Args): Promise<void> {
   const c = m.counts;
   console.log(`generate: ${c.written} samples in ${m.shards.length} shard(s) at ${a.out} (${Object.entries(c.by_method).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   console.log(`generate: skipped ${c.skipped} sample(s), rejected ${c.rejected_sources} source(s)${r.resumedShards ? `, resumed ${r.resumedShards} finished shard(s)` : ''}; ${r.seconds.toFixed(1)}s, ${(c.planned / r.seconds).toFixed(1)} samples/s`);
+  console.log(`generate: manifest sha256 ${r.manifestSha256} (publish it; 'snapmix verify ${a.out} --manifest-sha256 …' proves a copy unedited)`);
 }

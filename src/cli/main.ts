@@ -2,7 +2,8 @@
 // `snapmix`: one yargs entry, one file per command; commands parse and print, the work is in src/*.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from '../util/errors.js';
+import type { Argv, CommandModule } from 'yargs';
+import { UserError, envError } from '../util/errors.js';
 import * as synth from './synth.js';
 import * as train from './train.js';
 import * as evalCmd from './eval.js';
@@ -13,7 +14,8 @@ import * as inspect from './inspect.js';
 import * as preview from './preview.js';
 import * as verify from './verify.js';
 
-function fail(err: unknown): never {
+function fail(e: unknown): never {
+  const err = envError(e); // disk full, read-only, permissions …: a named path and a remedy, not a stack
   // yargs reports config-file and parse problems as YError: user errors too.
   if (err instanceof UserError || (err instanceof Error && err.name === 'YError')) {
     console.error(`snapmix: error: ${err.message}`);
@@ -23,19 +25,41 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+/**
+ * Every string or number option must be followed by a value (`--seed --out X` is an error, not the
+ * default seed), and a number option must parse as a finite number (`--seed abc` is an error, not NaN).
+ */
+function strictValues<T>(y: Argv<T>): Argv<T> {
+  const o = (y as unknown as { getOptions(): { number: string[]; string: string[]; array: string[] } }).getOptions();
+  const arrays = new Set(o.array);
+  y.requiresArg([...o.number, ...o.string].filter((k) => !arrays.has(k)));
+  return y.check((argv) => {
+    for (const k of o.number) {
+      const v = argv[k];
+      for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
+        if (typeof x !== 'number' || !Number.isFinite(x)) throw new UserError(`--${k} must be a number, got ${String(x)}`);
+      }
+    }
+    return true;
+  });
+}
+
+type Mod = { command: string; describe: string; builder: (y: Argv) => Argv<any>; handler: (a: any) => Promise<void> };
+const cmd = (m: Mod): CommandModule => ({ ...m, builder: (y: Argv) => strictValues(m.builder(y)) });
+
 async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
     .scriptName('snapmix')
     .usage('$0 <command> [options]\n\nOffline SnapMix augmentation: teacher CAMs → semantically proportional labels → Arrow shards.')
-    .command(synth)
-    .command(train)
-    .command(evalCmd)
-    .command(cams)
-    .command(generate)
-    .command(inspect)
-    .command(preview)
-    .command(verify)
-    .command(demo)
+    .command(cmd(synth))
+    .command(cmd(train))
+    .command(cmd(evalCmd))
+    .command(cmd(cams))
+    .command(cmd(generate))
+    .command(cmd(inspect))
+    .command(cmd(preview))
+    .command(cmd(verify))
+    .command(cmd(demo))
     .demandCommand(1, 'name a command; see --help')
     .strict()
     .recommendCommands()

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 import { validateRecipe } from '../train/recipe.js';
 import { trainStudent } from '../train/student.js';
 import { makeRefresher } from '../pipeline/refresh.js';
-import { log, recipeFrom, startBackend, withBackend, withDataFormat, withQuiet, withRecipe } from './common.js';
+import { checkWorkers, log, recipeFrom, startBackend, withBackend, withDataFormat, withQuiet, withRecipe } from './common.js';
 
 export const command = 'train';
 export const describe = 'train a teacher on clean images (--data) or a student on shards (--shards … --val); keeps the best epoch';
@@ -23,7 +23,7 @@ export function builder(y: Argv) {
     .option('resume', { type: 'boolean', default: false, describe: 'student: continue from --out/checkpoint (written every epoch)' })
     .option('refresh-every', { type: 'number', describe: 'student: every K epochs regenerate the SnapMix shards with the current student as teacher (needs --val = the source data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'model directory to write (model.json, weights, metrics.jsonl)' })
-    .option('size', { type: 'number', default: 64, describe: 'working image size in pixels' })
+    .option('size', { type: 'number', describe: 'working image size in pixels (teacher default 64; student default: the shards\' manifest)' })
     .option('width', { type: 'number', default: DEFAULT_RESNET.width, describe: 'ResNet channels of the first stage' })
     .option('depth', { type: 'number', default: DEFAULT_RESNET.depth, describe: 'ResNet basic blocks per stage' })
     .option('stages', { type: 'number', default: DEFAULT_RESNET.stages, describe: 'ResNet stages (each halves resolution)' })
@@ -40,7 +40,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const r = await trainTeacher({
     dataset,
     out: a.out,
-    size: a.size,
+    size: a.size ?? 64,
     recipe,
     width: a.width,
     depth: a.depth,
@@ -54,7 +54,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
 async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   if (!a.val) throw new UserError('--shards needs --val DATASET: the clean images (test split) to validate on');
   if (a.data) throw new UserError('pass either --data (teacher) or --shards (student), not both');
-  if (!Number.isInteger(a.workers) || a.workers < 1 || a.workers > 64) throw new UserError(`--workers must be an integer in [1, 64], got ${a.workers}`);
+  checkWorkers(a.workers);
   if (!Number.isInteger(a.bufferSize) || a.bufferSize < 1 || a.bufferSize > 1_000_000) throw new UserError(`--buffer-size must be an integer in [1, 1000000], got ${a.bufferSize}`);
   const recipe = validateRecipe(recipeFrom(a));
   if (a.refreshEvery !== undefined && (!Number.isInteger(a.refreshEvery) || a.refreshEvery < 1 || a.refreshEvery >= recipe.epochs)) {
@@ -66,7 +66,7 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     ? await makeRefresher({ every: a.refreshEvery, epochs: recipe.epochs, shards: a.shards![0], data: val, backend, workers: a.workers, log })
     : undefined;
   const r = await trainStudent({
-    shards: a.shards!, val, valName: a.val, out: a.out, recipe, width: a.width, depth: a.depth, stages: a.stages,
+    shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, recipe, width: a.width, depth: a.depth, stages: a.stages,
     midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch,
   });
   log(`train: best val top-1 ${r.bestTop1 === null ? 'n/a' : r.bestTop1.toFixed(4)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { inspectOutput, markOutput } from '../util/outdir.js';
 import { encodePng } from '../image/decode.js';
 import { classDesign, GLYPHS, maxClasses, PALETTES, renderSample, type SynthParams } from './synth-render.js';
 
@@ -46,8 +47,10 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
   if (o.partScale.length !== 2 || !(lo > 0 && lo <= hi && hi <= Math.sqrt(0.1))) {
     throw new UserError(`--part-scale takes two numbers 0 < min ≤ max ≤ 0.316 (the part must cover ≤ 10% of the image), got ${o.partScale.join(' ')}`);
   }
-  const existing = await fs.readdir(o.out).catch(() => [] as string[]);
-  if (existing.length && !o.overwrite) throw new UserError(`--out ${o.out} is not empty; pass --overwrite to replace it`);
+  // Written whole into a temporary sibling and renamed, so no lock is needed; --overwrite replaces only
+  // an earlier synthetic dataset (its synth.json), never a directory of other files.
+  const state = await inspectOutput(o.out, 'synth', [], !!o.overwrite);
+  if (state === 'ours' && !o.overwrite) throw new UserError(`--out ${o.out} already holds a synthetic dataset; pass --overwrite to replace it`);
   const parent = path.dirname(path.resolve(o.out));
   await fs.mkdir(parent, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(o.out)}.tmp-`));
@@ -81,6 +84,7 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
     });
     const { onProgress: _p, overwrite: _o, out: _out, ...opts } = o;
     await fs.writeFile(path.join(tmp, 'synth.json'), JSON.stringify({ generator: 'snapmix-synth', version: SYNTH_VERSION, options: opts, classes }, null, 2) + '\n');
+    await markOutput(tmp, 'synth');
     await fs.chmod(tmp, 0o755); // mkdtemp makes 0700; the result is an ordinary directory
     await fs.rm(o.out, { recursive: true, force: true });
     await fs.rename(tmp, o.out);

@@ -8,7 +8,7 @@ import type { BackendInfo } from '../model/backend.js';
 import { makePool } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
 import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
-import { UserError } from '../util/errors.js';
+import { StrictError, UserError } from '../util/errors.js';
 
 export interface CamOptions {
   dataset: Dataset;
@@ -38,7 +38,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
   const { fingerprint, size } = await checkTeacher(o.teacher, o.dataset, o);
   // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends.
   const threads = o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, o.workers) : 1;
-  const pool = makePool('cam-worker', threads);
+  const pool = makePool('cam-worker', threads, Math.ceil(o.records.length / o.batchSize));
   const n = o.records.length;
   const results: CamResult[] = [];
   let done = 0;
@@ -52,7 +52,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
         pool.run(task).then((r: CamResult) => {
           if (o.strict && r.rejects.length) {
             const j = r.rejects[0];
-            throw new UserError(`--strict: ${j.path} is ${j.reason} (${j.message}); fix or remove it, or drop --strict to skip and count it`);
+            throw new StrictError(`--strict: ${j.path} is ${j.reason} (${j.message}); fix or remove it, or drop --strict to skip and count it`);
           }
           results[k] = r;
           done += items.length;

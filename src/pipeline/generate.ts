@@ -16,7 +16,8 @@ import type { ComposedRow, ComposeSource, ComposeTask, ImageFormat, Reject } fro
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
 import { recordBatch, streamBytes } from '../shards/ipc.js';
 import { exists, writeFileAtomic } from '../util/fs.js';
-import { UserError } from '../util/errors.js';
+import { StrictError, UserError } from '../util/errors.js';
+import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
 
 export interface GenerateConfig {
   method: Method;
@@ -45,6 +46,8 @@ export interface GenerateOptions {
   camBatch: number;
   strict: boolean;
   overwrite: boolean;
+  /** Accept an output with 0 written rows (otherwise an error once the manifest is written). */
+  allowEmpty?: boolean;
   featureLayer?: string;
   classifierLayer?: string;
   log?: (line: string) => void;
@@ -60,8 +63,12 @@ export interface ShardEntry {
   sha256: string;
 }
 
+export interface SkippedSample { index: number; id: string; path: string; reason: string; message: string }
+
 interface ShardStats extends ShardEntry {
-  skipped: { index: number; id: string; reason: string }[];
+  /** The request this shard belongs to: a resume uses only markers of its own request. */
+  request: string;
+  skipped: SkippedSample[];
   /** Planned samples per method in this shard (the manifest sums them; no re-planning). */
   by_method: Record<string, number>;
 }
@@ -86,18 +93,8 @@ export interface Manifest {
   };
 }
 
-const STATE_DIR = '.snapmix';
 const pad5 = (n: number) => String(n).padStart(5, '0');
 export const shardName = (k: number, n: number) => `data-${pad5(k)}-of-${pad5(n)}.arrow`;
-
-/** Fail before anything is written: OUT must be empty, or this same request's partial run, or --overwrite. */
-async function outState(out: string, overwrite: boolean): Promise<'empty' | 'resume-candidate' | 'overwrite'> {
-  const entries = await fs.readdir(out).catch(() => [] as string[]);
-  if (!entries.length) return 'empty';
-  if (overwrite) return 'overwrite';
-  if (await exists(path.join(out, STATE_DIR, 'request.json'))) return 'resume-candidate';
-  throw new UserError(`--out ${out} is not empty and holds no snapmix run to resume; pass --overwrite to replace it or choose another directory`);
-}
 
 interface ResolvedCams { set: CamSet; teacherFp: string; rejects: Reject[]; meta?: CamMeta }
 
@@ -138,11 +135,45 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
 }
 
-export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest; seconds: number; resumedShards: number }> {
-  const t0 = Date.now();
+/** The plan's part of a generate config (generate, replay and verify replay the same plan). */
+export function planConfigOf(c: GenerateConfig): PlanConfig {
+  return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip };
+}
+
+export interface GenerateResult { manifest: Manifest; manifestSha256: string; seconds: number; resumedShards: number }
+
+/** The output guard and lock (src/util/outdir.ts) around one run; see README "Safety". */
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const cfg = o.config;
   if (cfg.resize < cfg.size) throw new UserError(`--resize (${cfg.resize}) must be ≥ --size (${cfg.size})`);
-  const state = await outState(o.out, o.overwrite);
+  const reads = [
+    { flag: '--data', path: o.dataset.root },
+    ...(o.teacher ? [{ flag: '--teacher', path: o.teacher }] : []),
+    ...(o.cams ? [{ flag: '--cams', path: o.cams }] : []),
+  ];
+  return withOutput({ out: o.out, kind: 'shards', command: 'generate', reads, overwrite: o.overwrite }, async (out) => {
+    try {
+      return await run(o, out);
+    } catch (e) {
+      // A --strict stop: once the bad file is fixed the request (data fingerprint) changes, so
+      // nothing here could be resumed; leave the directory as it was found instead of blocking the rerun.
+      if (e instanceof StrictError) {
+        await out.clear();
+        throw new StrictError(`${e.message}; nothing was kept in ${o.out}: rerun the same command once it is fixed`);
+      }
+      throw e;
+    }
+  });
+}
+
+async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
+  const t0 = Date.now();
+  const cfg = o.config;
+  const stateDir = path.join(o.out, STATE_DIR);
+  const prevRequest = out.state === 'ours'
+    ? await fs.readFile(path.join(stateDir, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined)
+    : undefined;
+  const state = out.state !== 'ours' ? 'empty' : o.overwrite ? 'overwrite' : prevRequest ? 'resume-candidate' : 'empty';
   const allSha = await hashFiles(o.records);
   const cams = await resolveCams(o, allSha, state === 'resume-candidate');
 
@@ -160,15 +191,11 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
     .update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp, teacher: cams?.teacherFp ?? null }))
     .digest('hex');
 
-  const stateDir = path.join(o.out, STATE_DIR);
-  if (state === 'resume-candidate') {
-    const prev = JSON.parse(await fs.readFile(path.join(stateDir, 'request.json'), 'utf8')) as { request: string };
-    if (prev.request !== request) {
-      throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
-    }
+  if (state === 'resume-candidate' && prevRequest !== request) {
+    throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
   }
   // Every check has passed: only now is anything in OUT removed or written.
-  if (state === 'overwrite') await fs.rm(o.out, { recursive: true, force: true });
+  if (state === 'overwrite' || (out.state === 'ours' && state === 'empty')) await out.clear();
   if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
   await fs.mkdir(stateDir, { recursive: true });
   await writeFileAtomic(path.join(stateDir, 'request.json'), JSON.stringify({ request, config: cfg }, null, 2) + '\n');
@@ -177,14 +204,14 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
     data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
   }, null, 2) + '\n');
 
-  const plan: PlanConfig = { method: cfg.method, beta: cfg.beta, prob: cfg.prob, seed: cfg.seed, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip };
+  const plan = planConfigOf(cfg);
   const C = o.dataset.classNames.length;
   const schemaMeta = new Map([
     ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],
     ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: cams?.teacherFp ?? null, dataset_fingerprint: dsFp, seed: cfg.seed })],
   ]);
   const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
-  const pool = makePool('compose-worker', o.workers);
+  const pool = makePool('compose-worker', o.workers, Math.ceil(total / 16));
   const stats: ShardStats[] = [];
   let resumed = 0;
   let done = 0;
@@ -195,7 +222,7 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
       const filename = shardName(k, numShards);
       const statsFile = path.join(stateDir, `${filename}.json`);
       const prev = await fs.readFile(statsFile, 'utf8').then((t) => JSON.parse(t) as ShardStats, () => undefined);
-      if (prev && (await fileSha(path.join(o.out, filename))) === prev.sha256) {
+      if (prev && prev.request === request && (await fileSha(path.join(o.out, filename))) === prev.sha256) {
         stats.push(prev);
         resumed++;
         done += last - first + 1;
@@ -229,8 +256,8 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
       const skipped: ShardStats['skipped'] = [];
       for (const c of composed) {
         if (c.reject) {
-          if (o.strict) throw new UserError(`--strict: ${c.reject.path} is ${c.reject.reason} (${c.reject.message}); fix or remove it, or drop --strict`);
-          skipped.push({ index: c.plan.index, id: c.reject.id, reason: c.reject.reason });
+          if (o.strict) throw new StrictError(`--strict: ${c.reject.path} is ${c.reject.reason} (${c.reject.message}); fix or remove it, or drop --strict`);
+          skipped.push({ index: c.plan.index, ...c.reject });
           continue;
         }
         const p = c.plan;
@@ -247,7 +274,7 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
       const written = await writeFileAtomic(path.join(o.out, filename), bytes);
       const byMethod: Record<string, number> = {};
       for (const p of plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
-      const st: ShardStats = { filename, first_index: first, last_index: last, rows: rows.length, ...written, skipped, by_method: byMethod };
+      const st: ShardStats = { filename, first_index: first, last_index: last, rows: rows.length, ...written, request, skipped, by_method: byMethod };
       await writeFileAtomic(statsFile, JSON.stringify(st) + '\n'); // the commit marker, written last
       stats.push(st);
     }
@@ -258,6 +285,11 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
   const byMethod: Record<string, number> = {};
   for (const s of stats) for (const [m, k] of Object.entries(s.by_method)) byMethod[m] = (byMethod[m] ?? 0) + k;
   const skippedAll = stats.flatMap((s) => s.skipped);
+  // Sources found unreadable at compose time (no CAM pass screened them: cutmix/mixup/none) are
+  // rejected sources too, once each, with their path and message.
+  const composeRejects = new Map<string, Reject>();
+  for (const k of skippedAll) if (!composeRejects.has(k.id)) composeRejects.set(k.id, { id: k.id, path: k.path, reason: k.reason as Reject['reason'], message: k.message });
+  const rejectedAll = [...sourceRejects, ...[...composeRejects.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))];
   const count = (xs: { reason: string }[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x.reason] = (m[x.reason] ?? 0) + 1), m), {});
   const manifest: Manifest = {
     format: 'snapmix-shards',
@@ -267,14 +299,14 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
     class_names: o.dataset.classNames,
     dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
     teacher: cams ? { fingerprint: cams.teacherFp } : null,
-    shards: stats.map(({ skipped: _s, by_method: _m, ...e }) => e),
+    shards: stats.map(({ skipped: _s, by_method: _m, request: _r, ...e }) => e),
     counts: {
       planned: total,
       written: stats.reduce((a, s) => a + s.rows, 0),
       skipped: skippedAll.length,
       skipped_by_reason: count(skippedAll),
-      rejected_sources: sourceRejects.length,
-      rejected_by_reason: count(sourceRejects),
+      rejected_sources: rejectedAll.length,
+      rejected_by_reason: count(rejectedAll),
       by_method: byMethod,
     },
   };
@@ -294,8 +326,12 @@ export async function generate(o: GenerateOptions): Promise<{ manifest: Manifest
     _output_all_columns: false,
     _split: null,
   }, null, 2) + '\n');
-  await writeFileAtomic(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  return { manifest, seconds: (Date.now() - t0) / 1000, resumedShards: resumed };
+  const { sha256: manifestSha256 } = await writeFileAtomic(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  if (manifest.counts.written === 0 && !o.allowEmpty) {
+    const why = Object.entries(manifest.counts.skipped_by_reason).map(([k, v]) => `${v} ${k}`).join(', ') || 'no samples planned';
+    throw new UserError(`${o.out}: 0 of ${total} samples written (${why}); see ${path.join(o.out, 'rejects.jsonl')}. Fix the sources, or pass --allow-empty to accept an empty output`);
+  }
+  return { manifest, manifestSha256, seconds: (Date.now() - t0) / 1000, resumedShards: resumed };
 }
 
 async function fileSha(file: string): Promise<string> {

@@ -18,6 +18,8 @@ import { openShardSets, type ShardSet } from './shard-set.js';
 import { shardSource } from './shard-source.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { UserError } from '../util/errors.js';
+import { withOutput } from '../util/outdir.js';
+import { exists, writeFileAtomic } from '../util/fs.js';
 
 export interface StudentOptions {
   shards: string[];
@@ -49,6 +51,12 @@ export interface StudentResult {
 }
 
 export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
+  validateRecipe(o.recipe);
+  const reads = [...o.shards.map((d) => ({ flag: '--shards', path: d })), { flag: '--val', path: o.val.root }];
+  return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, () => train(o));
+}
+
+async function train(o: StudentOptions): Promise<StudentResult> {
   const recipe = validateRecipe(o.recipe);
   const log = o.log ?? (() => {});
   const t0 = Date.now();
@@ -68,11 +76,16 @@ export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
   let startEpoch = 0;
   let best: number | undefined;
   let optimizer: tf.Optimizer | undefined;
-  if (o.resume) {
+  // --resume with no finished checkpoint (a run killed in its first epoch) starts from the beginning,
+  // so the same command can be rerun after a crash at any point.
+  const resume = !!o.resume && (await exists(path.join(ckptDir, 'state.json')));
+  if (o.resume && !resume) log(`resume: no finished checkpoint in ${ckptDir}; starting from epoch 0`);
+  if (resume) {
     const ck = await loadCheckpoint(ckptDir);
     deploy = ck.model;
     train = o.midlevel ? (await import('@tensorflow/tfjs')).model({ inputs: deploy.inputs, outputs: [deploy.getLayer(ZOO_CLASSIFIER_LAYER).output as tf.SymbolicTensor, deploy.getLayer(MIDLEVEL_CLASSIFIER).output as tf.SymbolicTensor] }) : deploy;
     startEpoch = ck.state.epoch;
+    await trimMetrics(path.join(o.out, 'metrics.jsonl'), startEpoch);
     best = ck.state.best ?? undefined;
     optimizer = ck.optimizer;
     log(`resume: from epoch ${startEpoch} of ${recipe.epochs} (best so far ${best === undefined ? 'n/a' : best.toFixed(4)})`);
@@ -89,7 +102,7 @@ export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
   const rows = sets.reduce((a, s) => a + s.rows, 0);
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
   const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel } };
-  const pool = makePool('decode-worker', o.workers);
+  const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
   const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool });
   let current = make();
   const source: BatchSource = { size, numClasses: C, get batchesPerEpoch() { return current.batchesPerEpoch; }, epoch: (e) => current.epoch(e) };
@@ -127,6 +140,22 @@ export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
   } finally {
     await pool.destroy();
   }
+}
+
+/**
+ * Keep only the epochs the checkpoint holds: a kill between an epoch's metrics line and its
+ * checkpoint would otherwise leave that epoch twice in metrics.jsonl after --resume.
+ */
+async function trimMetrics(file: string, epochs: number): Promise<void> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const keep = text.split('\n').filter((l) => {
+    try {
+      return l.trim() !== '' && (JSON.parse(l) as { epoch: number }).epoch <= epochs;
+    } catch {
+      return false; // a torn last line
+    }
+  });
+  await writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
 }
 
 async function shardSize(set: ShardSet): Promise<number> {

@@ -11,6 +11,7 @@ import { cleanSource } from './clean-source.js';
 import { trainLoop, type EpochMetrics } from './loop.js';
 import { validateRecipe, type Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
+import { withOutput } from '../util/outdir.js';
 
 export interface TeacherOptions {
   dataset: Dataset;
@@ -31,17 +32,23 @@ export interface TeacherResult {
 }
 
 export async function trainTeacher(o: TeacherOptions): Promise<TeacherResult> {
+  validateRecipe(o.recipe);
+  const reads = [{ flag: '--data', path: o.dataset.root }];
+  return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, () => train(o));
+}
+
+async function train(o: TeacherOptions): Promise<TeacherResult> {
   const recipe = validateRecipe(o.recipe);
   const log = o.log ?? (() => {});
-  const train = splitRecords(o.dataset, 'train');
+  const trainRecs = splitRecords(o.dataset, 'train');
   const test = splitRecords(o.dataset, 'test');
-  if (train.length === 0) throw new UserError(`no training images in ${o.dataset.root}`);
+  if (trainRecs.length === 0) throw new UserError(`no training images in ${o.dataset.root}`);
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
   if (existing.includes('model.json')) throw new UserError(`--out ${o.out} already holds a model; choose another directory or delete it`);
   const t0 = Date.now();
-  const trainSet = await loadImageSet(train, o.size);
+  const trainSet = await loadImageSet(trainRecs, o.size);
   const testSet = await loadImageSet(test, o.size);
-  log(`data: ${train.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
+  log(`data: ${trainRecs.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
   const numClasses = o.dataset.classNames.length;
   const model = buildResNet({
     inputSize: o.size,
@@ -52,7 +59,6 @@ export async function trainTeacher(o: TeacherOptions): Promise<TeacherResult> {
     seed: recipe.seed,
   });
   log(`model: resnet width ${o.width ?? DEFAULT_RESNET.width} depth ${o.depth ?? DEFAULT_RESNET.depth} stages ${o.stages ?? DEFAULT_RESNET.stages}, ${model.countParams()} parameters`);
-  await fs.mkdir(o.out, { recursive: true });
   const metricsFile = path.join(o.out, 'metrics.jsonl');
   await fs.writeFile(metricsFile, '');
   const pre = DEFAULT_PREPROCESS;

@@ -4,11 +4,20 @@ import { createHash } from 'node:crypto';
 
 export interface WrittenFile { bytes: number; sha256: string }
 
-/** Write under a temporary name and rename, so readers never see a partial file; returns size and sha256. */
+/**
+ * Write under a temporary name and rename, so readers never see a partial file; returns size and
+ * sha256. A failed write (disk full) removes its temporary file; one a kill leaves behind matches
+ * isLeftover() and the next run into the directory removes it.
+ */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<WrittenFile> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw e;
+  }
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
   return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
 }

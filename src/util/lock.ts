@@ -1,0 +1,93 @@
+// An exclusive lock on an output directory for a whole run: OUT/.snapmix.lock, created with O_EXCL,
+// holding the pid, host and command of its owner. A lock whose owner is gone (same host, pid not
+// alive) is stale and is taken over; a live one, or one from another host, is refused by name.
+// Hand-written rather than a library: it must live *inside* OUT (libraries put `OUT.lock` beside it,
+// in a directory the user may not own) and survive --overwrite clearing OUT.
+import { promises as fs, unlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from './errors.js';
+
+export const LOCK_FILE = '.snapmix.lock';
+
+export interface LockInfo { pid: number; host: string; command: string; started: string }
+
+export interface Lock {
+  file: string;
+  release(): Promise<void>;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+async function readLock(file: string): Promise<LockInfo | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as LockInfo;
+  } catch {
+    return { pid: -1, host: '?', command: '?', started: '?' }; // torn write by a killed owner: stale
+  }
+}
+
+const held = new Set<string>();
+let exitHook = false;
+
+/** Take the lock on dir (which must exist) or throw a UserError naming its holder. */
+export async function acquireLock(dir: string, command: string): Promise<Lock> {
+  const file = path.join(dir, LOCK_FILE);
+  const me: LockInfo = { pid: process.pid, host: os.hostname(), command, started: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const h = await fs.open(file, 'wx');
+      await h.writeFile(JSON.stringify(me) + '\n');
+      await h.close();
+      held.add(file);
+      if (!exitHook) {
+        exitHook = true;
+        // A normal exit or an error exit frees the lock; kill -9 leaves it, and the next run finds it stale.
+        process.on('exit', () => { for (const f of held) try { unlinkSync(f); } catch { /* gone already */ } });
+      }
+      return {
+        file,
+        release: async () => {
+          if (!held.delete(file)) return;
+          await fs.rm(file, { force: true });
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const owner = await readLock(file);
+    if (!owner) continue; // released between our open and read: try again
+    const stale = owner.pid === -1 || (owner.host === me.host && !alive(owner.pid));
+    if (!stale) {
+      const where = owner.host === me.host ? `pid ${owner.pid}` : `pid ${owner.pid} on host ${owner.host}`;
+      throw new UserError(
+        `${dir} is in use by 'snapmix ${owner.command}' (${where}, since ${owner.started}); wait for it to finish or choose another --out` +
+          (owner.host === me.host ? '' : `. If that machine's run is gone for good, remove ${file}`),
+      );
+    }
+    // Stale: move it aside atomically (only one contender wins the rename), then check we moved the
+    // stale one and not a lock a faster contender has just taken.
+    const aside = `${file}.stale-${process.pid}`;
+    try {
+      await fs.rename(file, aside);
+    } catch {
+      continue;
+    }
+    const moved = await readLock(aside);
+    if (moved && moved.pid !== owner.pid) {
+      await fs.rename(aside, file).catch(() => {});
+      continue;
+    }
+    await fs.rm(aside, { force: true });
+  }
+  throw new UserError(`could not take the lock ${file}: other runs keep taking it; run one at a time`);
+}
