@@ -2,13 +2,18 @@ import type { Argv } from 'yargs';
 import { verifyDirectory } from '../shards/verify.js';
 
 export const command = 'verify <shards>';
-export const describe = 'check a shard directory: manifest schema, sha256 per shard, Arrow layout, row counts';
+export const describe = 'check every claim of a shard directory against its bytes (exit 2 on any problem); see README "Safety"';
 
 export function builder(y: Argv) {
-  return y.positional('shards', { type: 'string', demandOption: true, describe: "a 'snapmix generate' output directory" });
+  return y
+    .positional('shards', { type: 'string', demandOption: true, describe: "a 'snapmix generate' output directory" })
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows' })
+    .option('manifest-sha256', { type: 'string', describe: "the manifest's published sha256 (as generate printed it): an edited manifest fails" })
+    .example('$0 verify runs/shards', 'shards, sha256, layout, metadata, index ranges, plan, counts, stray files')
+    .example('$0 verify runs/shards --manifest-sha256 3f2a…', 'also prove the manifest is the published one');
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
-  const r = await verifyDirectory(a.shards);
-  console.log(`verify: ${a.shards} OK (${r.shards} shard(s), ${r.rows} rows)`);
+  const r = await verifyDirectory(a.shards, { allowEmpty: a.allowEmpty, manifestSha256: a.manifestSha256 });
+  console.log(`verify: ${a.shards} OK (${r.shards} shard(s), ${r.rows} rows; manifest sha256 ${r.manifestSha256})`);
 }

@@ -2,7 +2,7 @@
 // and the CAM cache: the plan is a pure function of (config, round, index), so nothing else is stored.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Manifest } from './generate.js';
+import { planConfigOf, type Manifest } from './generate.js';
 import { openDataset, splitRecords, type DatasetFormat } from '../data/index.js';
 import type { DatasetRecord } from '../data/types.js';
 import { readCamCache, camOf, type CamSet } from '../cam/cache.js';
@@ -39,7 +39,7 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
     throw new UserError(`${data} yields ${sources.length} sources but the shards were made from ${manifest.dataset.sources}; pass the --data (and --cams) they were generated from`);
   }
   const c = manifest.config;
-  const plan: PlanConfig = { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip };
+  const plan = planConfigOf(c);
   const n = sources.length;
   return {
     manifest, sources, dataRoot: ds.root, cams, camRow, plan,

@@ -21,8 +21,18 @@ export async function readManifest(dir: string): Promise<Manifest> {
     if (!entries) throw new UserError(`shard directory ${dir} does not exist`);
     throw new UserError(`${dir} has no manifest.json: not a finished 'snapmix generate' output${entries.length ? ' (an interrupted run? rerun generate to finish it)' : ' (it is empty)'}`);
   }
-  const m = JSON.parse(text) as Manifest;
-  if (m.format !== 'snapmix-shards') throw new UserError(`${dir}/manifest.json is not a snapmix shard manifest`);
+  return parseManifest(text, path.join(dir, 'manifest.json'));
+}
+
+/** Parse manifest.json text, naming the file when it is broken. */
+export function parseManifest(text: string, file: string): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); it was damaged or edited: rerun the generate command that made it`);
+  }
+  if (!m || m.format !== 'snapmix-shards') throw new UserError(`${file} is not a snapmix shard manifest`);
   return m;
 }
 
@@ -61,7 +71,13 @@ export function* samplesOf(batch: RecordBatch): Generator<ShardSample> {
 /** Stream every sample of every shard in the manifest, in index order; one batch in memory at a time. */
 export async function* readSamples(dir: string, m: Manifest): AsyncGenerator<ShardSample> {
   for (const s of m.shards) {
-    const reader = await RecordBatchReader.from(await fs.readFile(path.join(dir, s.filename)));
-    for (const batch of reader) yield* samplesOf(batch as RecordBatch);
+    const file = path.join(dir, s.filename);
+    let batches: RecordBatch[];
+    try {
+      batches = [...(await RecordBatchReader.from(await fs.readFile(file)))] as RecordBatch[];
+    } catch (e) {
+      throw new UserError(`${file} cannot be read as an Arrow IPC stream (${(e as Error).message}); it is missing, truncated or corrupt: run 'snapmix verify ${dir}'`);
+    }
+    for (const batch of batches) yield* samplesOf(batch);
   }
 }

@@ -1,11 +1,23 @@
-// Verify a shard directory against its contracts: manifest schema, sha256 per shard, each shard's Arrow
-// schema against schemas/shard.schema.json, row counts, and the HF state.json listing.
+// `snapmix verify`: check every claim of a shard directory against the bytes, not against the
+// manifest's word. Proves: the manifest is well-formed (and, with --manifest-sha256, the one published);
+// every shard's sha256/size; its Arrow layout and schema metadata (format, config, class names,
+// fingerprints) equal to the manifest's; index ranges contiguous over 0..planned−1 in shard order;
+// every row's index, round, method and boxes equal to the seeded plan replayed from the config; the
+// missing indices exactly the skipped samples of rejects.jsonl; every count; the HF files; no stray
+// or temporary files. Not proved: pixel values and weights (they need the data and teacher).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { RecordBatchReader, type Schema } from 'apache-arrow';
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
 import { check } from '../util/schemas.js';
-import { readManifest, verifyShards } from './reader.js';
 import { UserError } from '../util/errors.js';
+import { isLeftover, STATE_DIR } from '../util/outdir.js';
+import { LOCK_FILE } from '../util/lock.js';
+import { planConfigOf, shardName } from '../pipeline/generate.js';
+import { planSample } from '../mix/plan.js';
+import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
+import { parseManifest } from './reader.js';
 
 /** A JSON description of an Arrow schema: what shard.schema.json validates. */
 export function describeSchema(schema: Schema): { fields: { name: string; type: string }[]; metadata: Record<string, unknown> } {
@@ -20,25 +32,225 @@ export function describeSchema(schema: Schema): { fields: { name: string; type: 
   return { fields: schema.fields.map((f) => ({ name: f.name, type: String(f.type) })), metadata };
 }
 
-export async function verifyDirectory(dir: string): Promise<{ shards: number; rows: number }> {
-  const m = await readManifest(dir);
-  const problems = check('manifest', m, '', `${dir}/manifest.json: `);
-  if (problems.length) throw new UserError(problems.join('\n'));
-  await verifyShards(dir, m);
+export interface VerifyOptions {
+  /** Accept an output with 0 written rows. */
+  allowEmpty?: boolean;
+  /** The manifest's sha256 as published (e.g. in the dataset card): an edited manifest fails. */
+  manifestSha256?: string;
+}
+
+export interface VerifyResult { shards: number; rows: number; manifestSha256: string }
+
+const MAX_PROBLEMS = 20;
+const KNOWN = new Set(['manifest.json', 'state.json', 'dataset_info.json', 'rejects.jsonl', 'README.md', 'cams', STATE_DIR]);
+
+class Problems {
+  list: string[] = [];
+  add(p: string): void {
+    if (this.list.length < MAX_PROBLEMS) this.list.push(p);
+    else if (this.list.length === MAX_PROBLEMS) this.list.push('… (more problems not listed)');
+  }
+}
+
+const sameBox = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await fs.readFile(file, 'utf8').catch(() => {
+    throw new UserError(`${file} is missing; not a complete 'snapmix generate' output (rerun generate to finish it)`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); it was damaged or edited: regenerate the output`);
+  }
+}
+
+/** Skipped samples (index → reason) claimed by rejects.jsonl's compose entries. */
+async function skippedClaims(dir: string, p: Problems): Promise<Map<number, string>> {
+  const file = path.join(dir, 'rejects.jsonl');
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  const out = new Map<number, string>();
+  if (text === undefined) {
+    p.add(`${file} is missing`);
+    return out;
+  }
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      const r = JSON.parse(line) as { stage?: string; index?: number; reason?: string };
+      if (r.stage === 'compose') {
+        if (!Number.isInteger(r.index) || out.has(r.index!)) p.add(`${file} line ${i + 1}: a compose reject without a unique index`);
+        else out.set(r.index!, r.reason ?? '?');
+      }
+    } catch {
+      p.add(`${file} line ${i + 1} is not JSON`);
+    }
+  });
+  return out;
+}
+
+export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const p = new Problems();
+  const manifestFile = path.join(dir, 'manifest.json');
+  const entries = await fs.readdir(dir).catch(() => {
+    throw new UserError(`shard directory ${dir} does not exist or cannot be read`);
+  });
+  if (entries.includes(LOCK_FILE)) {
+    const owner = await fs.readFile(path.join(dir, LOCK_FILE), 'utf8').catch(() => '?');
+    p.add(`${path.join(dir, LOCK_FILE)}: a run holds (or held, if it was killed) this directory: ${owner.trim()}; rerun that command to finish it`);
+  }
+  const manifestBytes = await fs.readFile(manifestFile).catch(() => {
+    throw new UserError(`${manifestFile} is missing: not a finished 'snapmix generate' output (rerun generate to finish it)`);
+  });
+  const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
+  if (opts.manifestSha256 && opts.manifestSha256.toLowerCase() !== manifestSha256) {
+    p.add(`${manifestFile}: sha256 ${manifestSha256} is not the published ${opts.manifestSha256}; the manifest was edited or is another release's`);
+  }
+  const m = parseManifest(manifestBytes.toString('utf8'), manifestFile);
+  const schemaProblems = check('manifest', m, '', `${manifestFile}: `);
+  if (schemaProblems.length) throw new UserError(schemaProblems.join('\n'));
+
+  // Structure of the claims: planned = sources × rounds, shard k covers [k·shardSize, …] in order.
+  const cfg = m.config;
+  const n = m.dataset.sources;
+  const C = m.class_names.length;
+  const planned = n * cfg.rounds;
+  if (m.counts.planned !== planned) p.add(`${manifestFile}: counts.planned ${m.counts.planned} ≠ sources ${n} × rounds ${cfg.rounds}`);
+  if (m.format_version !== SHARD_FORMAT_VERSION) p.add(`${manifestFile}: format_version ${m.format_version}, this snapmix reads ${SHARD_FORMAT_VERSION}`);
+  if (new Set(m.class_names).size !== C) p.add(`${manifestFile}: class_names has duplicates`);
+  const numShards = Math.max(1, Math.ceil(planned / cfg.shardSize));
+  if (m.shards.length !== numShards) p.add(`${manifestFile}: ${m.shards.length} shard(s) listed, ${planned} planned samples in shards of ${cfg.shardSize} make ${numShards}`);
+  m.shards.forEach((s, k) => {
+    const first = k * cfg.shardSize;
+    const last = Math.min(planned, first + cfg.shardSize) - 1;
+    if (s.filename !== shardName(k, m.shards.length)) p.add(`${manifestFile}: shard ${k} is named ${s.filename}, expected ${shardName(k, m.shards.length)}`);
+    if (s.first_index !== first || s.last_index !== last) p.add(`${manifestFile}: ${s.filename} claims indices ${s.first_index}..${s.last_index}, the contiguous split of 0..${planned - 1} gives ${first}..${last}`);
+  });
+
+  // The plan is a pure function of the config: replay it for the method counts and every row.
+  const plan = planConfigOf(cfg);
+  const planOf = (index: number) => planSample(plan, Math.floor(index / n), index % n, n);
+  const byMethod: Record<string, number> = {};
+  for (let g = 0; g < planned; g++) {
+    const mth = planOf(g).method;
+    byMethod[mth] = (byMethod[mth] ?? 0) + 1;
+  }
+  if (!isDeepStrictEqual(sortKeys(byMethod), sortKeys(m.counts.by_method))) {
+    p.add(`${manifestFile}: counts.by_method ${JSON.stringify(m.counts.by_method)} ≠ the replayed plan's ${JSON.stringify(sortKeys(byMethod))}`);
+  }
+  const skipped = await skippedClaims(dir, p);
+
+  // Every shard's bytes, schema, metadata and rows.
+  const features = hfFeatures(m.class_names);
+  const expectMeta = { format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: m.class_names, teacher_fingerprint: m.teacher?.fingerprint ?? null, dataset_fingerprint: m.dataset.fingerprint, seed: cfg.seed };
+  const sourceId = new Map<number, string>();
+  const labelOf = new Map<string, number>();
   let rows = 0;
+  const missingSeen = new Set<number>();
   for (const s of m.shards) {
     const file = path.join(dir, s.filename);
-    const reader = (await RecordBatchReader.from(await fs.readFile(file))).open();
-    const schema = reader.schema; // read before iterating: a drained reader drops it
-    let n = 0;
-    for (const b of reader) n += b.numRows;
-    const p = check('shard', describeSchema(schema), '', `${file}: `);
-    if (p.length) throw new UserError(p.join('\n'));
-    if (n !== s.rows) throw new UserError(`${file}: ${n} rows, the manifest says ${s.rows}`);
-    rows += n;
+    const buf = await fs.readFile(file).catch(() => undefined);
+    if (!buf) {
+      p.add(`${file} listed in the manifest is missing`);
+      continue;
+    }
+    const sha = createHash('sha256').update(buf).digest('hex');
+    if (sha !== s.sha256) p.add(`${file}: sha256 ${sha.slice(0, 12)}… does not match the manifest's ${s.sha256.slice(0, 12)}…; the shard is corrupt or was changed`);
+    if (buf.length !== s.bytes) p.add(`${file}: ${buf.length} bytes, the manifest says ${s.bytes}`);
+    let schema: Schema;
+    let batches: RecordBatch[];
+    try {
+      const reader = (await RecordBatchReader.from(buf)).open();
+      schema = reader.schema; // read before iterating: a drained reader drops it
+      batches = [...reader] as RecordBatch[];
+    } catch (e) {
+      p.add(`${file} is not a readable Arrow IPC stream (${(e as Error).message}); it is truncated or corrupt: regenerate it (rerun generate)`);
+      continue;
+    }
+    const desc = describeSchema(schema);
+    for (const q of check('shard', desc, '', `${file}: `)) p.add(q);
+    if (!isDeepStrictEqual(desc.metadata.snapmix, expectMeta)) p.add(`${file}: its schema metadata (config, class names, fingerprints) differs from the manifest's`);
+    if (!isDeepStrictEqual((desc.metadata.huggingface as { info?: { features?: unknown } } | undefined)?.info?.features, features)) p.add(`${file}: its huggingface features differ from the manifest's class names`);
+    let count = 0;
+    let prev = s.first_index - 1;
+    for (const b of batches) {
+      const col = (name: string) => b.getChild(name);
+      const [idx, round, method, boxA, boxB, la, lb, sa, sb] = ['index', 'round', 'method', 'box_a', 'box_b', 'label_a', 'label_b', 'source_a', 'source_b'].map(col);
+      if (!idx || !round || !method || !boxA || !boxB || !la || !lb || !sa || !sb) break; // the schema check has said which
+      for (let i = 0; i < b.numRows; i++, count++) {
+        const g = num(idx.get(i));
+        const where = `${file} row ${count} (index ${g})`;
+        if (!(g > prev && g <= s.last_index)) {
+          p.add(`${where}: index out of order or outside ${s.first_index}..${s.last_index}`);
+          prev = Math.max(prev, g);
+          continue;
+        }
+        for (let h = prev + 1; h < g; h++) {
+          missingSeen.add(h);
+          if (!skipped.has(h)) p.add(`${file}: index ${h} is missing and rejects.jsonl does not list it as skipped`);
+        }
+        if (skipped.has(g)) p.add(`${where}: listed as skipped in rejects.jsonl, yet present`);
+        prev = g;
+        const pl = planOf(g);
+        if (num(round.get(i)) !== pl.round) p.add(`${where}: round ${num(round.get(i))}, the plan says ${pl.round}`);
+        if (method.get(i) !== pl.method) p.add(`${where}: method ${method.get(i)}, the plan says ${pl.method}`);
+        const ba = (boxA.get(i) as { toArray(): Int32Array }).toArray();
+        const bb = (boxB.get(i) as { toArray(): Int32Array }).toArray();
+        if (!sameBox(ba, pl.boxA) || !sameBox(bb, pl.boxB)) p.add(`${where}: boxes ${ba}/${bb}, the plan says ${pl.boxA}/${pl.boxB}`);
+        for (const [j, id, label] of [[pl.a, sa.get(i), num(la.get(i))], [pl.b, sb.get(i), num(lb.get(i))]] as [number, string, number][]) {
+          if (!(label >= 0 && label < C)) p.add(`${where}: label ${label} outside the ${C} classes`);
+          const known = sourceId.get(j);
+          if (known === undefined) sourceId.set(j, id);
+          else if (known !== id) p.add(`${where}: source ${j} is ${id} here and ${known} elsewhere`);
+          const kl = labelOf.get(id);
+          if (kl === undefined) labelOf.set(id, label);
+          else if (kl !== label) p.add(`${where}: source ${id} has label ${label} here and ${kl} elsewhere`);
+        }
+      }
+    }
+    for (let h = prev + 1; h <= s.last_index; h++) {
+      missingSeen.add(h);
+      if (!skipped.has(h)) p.add(`${file}: index ${h} is missing and rejects.jsonl does not list it as skipped`);
+    }
+    if (count !== s.rows) p.add(`${file}: ${count} rows, the manifest says ${s.rows}`);
+    rows += count;
   }
-  const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { _data_files: { filename: string }[] };
-  const listed = state._data_files.map((f) => f.filename).join();
-  if (listed !== m.shards.map((s) => s.filename).join()) throw new UserError(`${dir}/state.json lists other data files than the manifest`);
-  return { shards: m.shards.length, rows };
+
+  // Counts against what was found.
+  if (m.counts.written !== rows) p.add(`${manifestFile}: counts.written ${m.counts.written}, the shards hold ${rows} rows`);
+  if (m.counts.skipped !== planned - rows) p.add(`${manifestFile}: counts.skipped ${m.counts.skipped}, planned ${planned} − written ${rows} = ${planned - rows}`);
+  const reasons: Record<string, number> = {};
+  for (const [g, r] of skipped) {
+    if (g >= planned || !missingSeen.has(g)) p.add(`rejects.jsonl lists index ${g} as skipped, yet it is not missing from the shards`);
+    reasons[r] = (reasons[r] ?? 0) + 1;
+  }
+  if (!isDeepStrictEqual(sortKeys(reasons), sortKeys(m.counts.skipped_by_reason))) p.add(`${manifestFile}: counts.skipped_by_reason ${JSON.stringify(m.counts.skipped_by_reason)} ≠ rejects.jsonl's ${JSON.stringify(sortKeys(reasons))}`);
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  if (sum(m.counts.rejected_by_reason) !== m.counts.rejected_sources) p.add(`${manifestFile}: counts.rejected_by_reason sums to ${sum(m.counts.rejected_by_reason)}, counts.rejected_sources is ${m.counts.rejected_sources}`);
+
+  // The HF files name the same shards and classes.
+  const state = (await readJson(path.join(dir, 'state.json'))) as { _data_files?: { filename: string }[] };
+  if ((state._data_files ?? []).map((f) => f.filename).join() !== m.shards.map((s) => s.filename).join()) p.add(`${dir}/state.json lists other data files than the manifest`);
+  const info = (await readJson(path.join(dir, 'dataset_info.json'))) as { features?: unknown };
+  if (!isDeepStrictEqual(info.features, features)) p.add(`${dir}/dataset_info.json: features differ from the manifest's class names`);
+
+  // Nothing else in the directory.
+  const shardFiles = new Set(m.shards.map((s) => s.filename));
+  for (const e of entries) {
+    if (KNOWN.has(e) || shardFiles.has(e) || e === LOCK_FILE) continue;
+    if (isLeftover(e)) p.add(`${path.join(dir, e)}: a temporary file left by an interrupted write (disk full? killed?); the next 'snapmix generate' into ${dir} removes it`);
+    else p.add(`${path.join(dir, e)}: a stray file the manifest does not list (a shard of another run, or a user file); move it out`);
+  }
+  for (const e of await fs.readdir(path.join(dir, STATE_DIR)).catch(() => [] as string[])) {
+    if (isLeftover(e)) p.add(`${path.join(dir, STATE_DIR, e)}: a temporary file left by an interrupted write; the next 'snapmix generate' into ${dir} removes it`);
+  }
+
+  if (rows === 0 && !opts.allowEmpty) p.add(`${dir}: 0 rows written (${planned} planned; see rejects.jsonl); pass --allow-empty to accept an empty output`);
+  if (p.list.length) throw new UserError(`${dir} failed verification:\n  ${p.list.join('\n  ')}`);
+  return { shards: m.shards.length, rows, manifestSha256 };
+}
+
+function sortKeys(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
