@@ -38,7 +38,7 @@ test('dist CLI: --help on every command; synth → cams → generate → verify 
   assert.match(g.stdout, /generate: 30 samples in 4 shard\(s\)/);
   const v = run(['verify', out]);
   assert.equal(v.status, 0, v.stderr);
-  assert.match(v.stdout, /OK \(4 shard\(s\), 30 rows\)/);
+  assert.match(v.stdout, /OK \(4 shard\(s\), 30 rows; manifest sha256 [0-9a-f]{64}\)/);
   const i = run(['inspect', out, '--json', '--masks', data]);
   assert.equal(i.status, 0, i.stderr);
   const report = JSON.parse(i.stdout);

@@ -14,7 +14,7 @@ import { verifyDirectory, describeSchema } from '../src/shards/verify.js';
 import { check } from '../src/util/schemas.js';
 import { readManifest, readSamples } from '../src/shards/reader.js';
 import { makeTeacher } from './helpers/teacher.js';
-import { tmpDir } from './helpers/fixtures.js';
+import { corruptCopy, tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
 let base = '';
@@ -63,7 +63,7 @@ test('same request → byte-identical shards and manifest, with 1 or 2 workers; 
   assert.equal(m.counts.written, 48);
   assert.ok(m.counts.by_method.snapmix > 20 && m.counts.by_method.none > 0, JSON.stringify(m.counts.by_method));
   assert.deepEqual(check('manifest', m), []);
-  assert.deepEqual(await verifyDirectory(a), { shards: 3, rows: 48 });
+  assert.deepEqual(await verifyDirectory(a), { shards: 3, rows: 48, manifestSha256: createHash('sha256').update(await fs.readFile(path.join(a, 'manifest.json'))).digest('hex') });
   const state = JSON.parse(await fs.readFile(path.join(a, 'state.json'), 'utf8'));
   for (const k of ['_data_files', '_fingerprint', '_format_columns', '_format_kwargs', '_format_type', '_output_all_columns', '_split']) assert.ok(k in state, k);
   const info = JSON.parse(await fs.readFile(path.join(a, 'dataset_info.json'), 'utf8'));
@@ -119,7 +119,7 @@ test('resume: a rerun after an interruption keeps finished shards and ends byte-
   await fs.writeFile(path.join(out, 'data-00002-of-00003.arrow.tmp-1'), 'partial');
   const r = await run(out, 2);
   assert.equal(r.resumedShards, 2);
-  await fs.rm(path.join(out, 'data-00002-of-00003.arrow.tmp-1'));
+  // Our own temporary leftover was removed by the rerun (nothing else in the directory was touched).
   assert.deepEqual(await files(out), ref);
   // Another request into the same directory is refused, and nothing is changed.
   await assert.rejects(run(out, 1, {}, { ...cfg, seed: 4 }), /holds a run with other options/);
@@ -181,9 +181,7 @@ test('bad input: clear errors and nothing written', async () => {
 
 test('corrupt source images are skipped, counted by reason and listed; --strict stops naming the file', async () => {
   const d2 = path.join(base, 'data-corrupt');
-  await fs.cp(data, d2, { recursive: true });
-  const bad = path.join(d2, 'train', 'class_01', '00002.png');
-  await fs.writeFile(bad, 'not a png at all');
+  await corruptCopy(data, d2, 'train/class_01/00002.png');
   const out = path.join(base, 'corrupt-out');
   const r = cli(['generate', '--data', d2, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', '--workers', '1']);
   assert.equal(r.code, 0, r.stderr);

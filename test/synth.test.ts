@@ -49,5 +49,11 @@ test('synth: same seed → same bytes; another seed → different; ImageFolder +
     assert.ok(on / (32 * 32) <= 0.1, `part covers ${on / 1024} of the image (≤ 10%)`);
     assert.ok(on > 0);
   }
-  await assert.rejects(writeSynth({ ...opts, out: path.join(base, 'a') }), /not empty; pass --overwrite/);
+  await assert.rejects(writeSynth({ ...opts, out: path.join(base, 'a') }), /already holds a synthetic dataset; pass --overwrite/);
+  // --overwrite never replaces a directory of someone else's files.
+  const mine = path.join(base, 'mine');
+  await fs.mkdir(mine);
+  await fs.writeFile(path.join(mine, 'notes.txt'), 'keep');
+  await assert.rejects(writeSynth({ ...opts, out: mine, overwrite: true }), /holds no snapmix synthetic dataset/);
+  assert.equal(await fs.readFile(path.join(mine, 'notes.txt'), 'utf8'), 'keep');
 });

@@ -44,6 +44,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   await withOutput({ out: a.out, kind: 'cams', command: 'cams', reads, overwrite: a.overwrite }, async (out) => {
     // A finished cache (cams.json, written last) is kept unless --overwrite; an unfinished one (a killed
     // run) is simply redone, so rerunning the same command after a crash works.
+    const backend = await startBackend(a.backend);
     const finished = await exists(path.join(a.out, 'cams.json'));
     if (out.state === 'ours' && finished && !a.overwrite) {
       // The same request again (same data bytes, teacher and split) is already done: say so, exit 0.
@@ -56,7 +57,6 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
       }
       throw new UserError(`--out ${a.out} already holds a CAM cache of other data or another teacher; pass --overwrite to replace it or choose another directory`);
     }
-    const backend = await startBackend(a.backend);
     const bar = createProgress('cams', records.length, { quiet: a.quiet });
     const t0 = Date.now();
     const { set, meta, rejects } = await extractCams({

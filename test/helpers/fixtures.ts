@@ -35,3 +35,11 @@ export async function cub(root: string, images: { cls: string; file: string; tra
   await fs.writeFile(path.join(root, 'train_test_split.txt'), lines.split.join('\n') + '\n');
   await fs.writeFile(path.join(root, 'classes.txt'), classes.map((c, i) => `${i + 1} ${c}`).join('\n') + '\n');
 }
+
+/** A copy of dataset src at dest with the image at rel (relative to dest) replaced by bytes no decoder reads; returns its path. */
+export async function corruptCopy(src: string, dest: string, rel: string): Promise<string> {
+  await fs.cp(src, dest, { recursive: true });
+  const bad = path.join(dest, rel);
+  await fs.writeFile(bad, 'not a png at all');
+  return bad;
+}
