@@ -11,21 +11,28 @@ import { readParts } from '../data/synth.js';
 import { argmax, upsampleBilinear } from './upsample.js';
 import { UserError } from '../util/errors.js';
 
-export async function camInPartShare(
-  head: CamHead,
-  set: ImageSet,
-  dataRoot: string,
-  pre: { mean: number[]; std: number[] },
-  batchSize = 64,
-): Promise<{ share: number; n: number }> {
+/** CAMs [n, h·w] of labels[n] for a batch of images (a tfjs head, or any TeacherRunner). */
+export type CamsOf = (images: Uint8Array[], labels: Int32Array) => Promise<{ cams: Float32Array; h: number; w: number }>;
+
+/** camsOf for a tfjs CAM head with its preprocessing. */
+export function tfjsCamsOf(head: CamHead, size: number, pre: { mean: number[]; std: number[] }): CamsOf {
+  return async (imgs, labels) => {
+    const x = tf.tensor4d(toFloatBatch(imgs, size, pre.mean, pre.std), [imgs.length, size, size, 3]);
+    try {
+      return computeCams(head, x, labels);
+    } finally {
+      x.dispose();
+    }
+  };
+}
+
+export async function camInPartShare(camsOf: CamsOf, set: ImageSet, dataRoot: string, batchSize = 64): Promise<{ share: number; n: number }> {
   const parts = await readParts(dataRoot);
   let hits = 0;
   for (let s = 0; s < set.images.length; s += batchSize) {
     const imgs = set.images.slice(s, s + batchSize);
     const labels = set.labels.slice(s, s + batchSize);
-    const x = tf.tensor4d(toFloatBatch(imgs, set.size, pre.mean, pre.std), [imgs.length, set.size, set.size, 3]);
-    const { cams, h, w } = computeCams(head, x, labels);
-    x.dispose();
+    const { cams, h, w } = await camsOf(imgs, labels);
     for (let i = 0; i < imgs.length; i++) {
       const id = set.ids[s + i];
       const entry = parts.get(id);

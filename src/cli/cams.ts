@@ -4,18 +4,18 @@ import { exists } from '../util/fs.js';
 import { openDataset, splitRecords } from '../data/index.js';
 import { extractCams } from '../pipeline/cams.js';
 import { readCamCache, writeCamCache } from '../cam/cache.js';
-import { loadModel } from '../model/io.js';
+import { describeTeacher } from '../model/teacher.js';
 import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
 import { withOutput } from '../util/outdir.js';
-import { checkWorkers, startBackend, withBackend, withDataFormat, withQuiet } from './common.js';
+import { checkWorkers, startTeacherBackend, withBackend, withDataFormat, withOnnxHead, withQuiet } from './common.js';
 
 export const command = 'cams';
 export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
 
 export function withCamOptions<T>(y: Argv<T>) {
-  return y
+  return withOnnxHead(y)
     .option('workers', { type: 'number', default: 2, describe: 'worker threads (wasm); native backends always use one inference thread' })
     .option('cam-batch', { type: 'number', default: 32, describe: 'images per teacher forward pass' })
     .option('feature-layer', { type: 'string', describe: 'CAM feature layer (default: the last 4-D layer feeding a GlobalAveragePooling2D)' })
@@ -26,11 +26,12 @@ export function withCamOptions<T>(y: Argv<T>) {
 export function builder(y: Argv) {
   return withCamOptions(withQuiet(withDataFormat(withBackend(y))))
     .option('data', { type: 'string', demandOption: true, describe: 'dataset (ImageFolder, CUB-200-2011, or manifest)' })
-    .option('teacher', { type: 'string', demandOption: true, describe: 'teacher model directory (tfjs LayersModel)' })
+    .option('teacher', { type: 'string', demandOption: true, describe: 'teacher: a tfjs LayersModel directory or an ONNX file (MODEL.onnx, with its sidecar)' })
     .option('out', { type: 'string', demandOption: true, describe: 'CAM cache directory to write' })
     .option('split', { choices: ['train', 'test'] as const, default: 'train' as const, describe: 'which split to compute CAMs for' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing CAM cache in --out (never a directory snapmix did not write)' })
-    .example('$0 cams --data data/synth --teacher runs/teacher --out runs/cams', '');
+    .example('$0 cams --data data/synth --teacher runs/teacher --out runs/cams', '')
+    .example('$0 cams --data CUB_200_2011 --teacher resnet50.onnx --out runs/cams', 'a PyTorch teacher exported to ONNX (sidecar resnet50.json beside it)');
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
@@ -44,12 +45,13 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   await withOutput({ out: a.out, kind: 'cams', command: 'cams', reads, overwrite: a.overwrite }, async (out) => {
     // A finished cache (cams.json, written last) is kept unless --overwrite; an unfinished one (a killed
     // run) is simply redone, so rerunning the same command after a crash works.
-    const backend = await startBackend(a.backend);
+    const { backend, provider } = await startTeacherBackend(a.backend, a.teacher);
+    const head = { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig };
     const finished = await exists(path.join(a.out, 'cams.json'));
     if (out.state === 'ours' && finished && !a.overwrite) {
       // The same request again (same data bytes, teacher and split) is already done: say so, exit 0.
       const { meta } = await readCamCache(a.out);
-      const { fingerprint } = await loadModel(a.teacher);
+      const { fingerprint } = await describeTeacher(a.teacher, head);
       const dsFp = datasetFingerprint(dataset.classNames, records, await hashFiles(records));
       if (meta.teacher_fingerprint === fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split) {
         console.log(`cams: ${a.out} already holds these CAMs (same data, teacher and split); nothing to do`);
@@ -61,7 +63,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     const t0 = Date.now();
     const { set, meta, rejects } = await extractCams({
       dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
-      featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, onProgress: (d) => bar.update(d),
+      ...head, provider, onProgress: (d) => bar.update(d),
     });
     bar.stop();
     if (out.state === 'ours') await out.clear();

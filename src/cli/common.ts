@@ -4,13 +4,16 @@ import { BACKEND_CHOICES, backendLine, initBackend, type BackendChoice, type Bac
 import { DEFAULT_RECIPE, OPTIMIZERS, type Recipe } from '../train/recipe.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATASET_FORMATS } from '../data/index.js';
+import { promises as fs } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { chooseProvider, isOnnx, providerLine, type OrtProvider } from '../model/onnx-teacher.js';
+import { decodeModel } from '../model/onnx-graph.js';
 
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
     choices: BACKEND_CHOICES,
     default: 'auto' as BackendChoice,
-    describe: 'compute backend: auto tries gpu (tfjs-node-gpu) → native (tfjs-node) → wasm',
+    describe: 'compute backend: auto tries gpu (tfjs-node-gpu) → native (tfjs-node) → wasm; for an ONNX teacher CUDA → WebGPU → CPU (gpu: CUDA or WebGPU only)',
   });
 }
 
@@ -30,6 +33,31 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
   const info = await initBackend(choice);
   console.error(backendLine(info));
   return info;
+}
+
+/**
+ * The compute for a command that runs a teacher: an ONNX teacher gets an onnxruntime execution
+ * provider (auto: CUDA → WebGPU → CPU), printed like the tfjs backend line; tfjs runs as before.
+ */
+export async function startTeacherBackend(choice: BackendChoice, teacher?: string): Promise<{ backend: BackendInfo; provider?: OrtProvider }> {
+  if (!teacher || !isOnnx(teacher)) return { backend: await startBackend(choice) };
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(teacher);
+  } catch {
+    throw new UserError(`--teacher ${teacher} cannot be read; point it at an exported .onnx file`);
+  }
+  decodeModel(bytes, teacher); // not an ONNX file: say so, not that no provider could load it
+  const c = await chooseProvider(choice, bytes);
+  console.error(providerLine(c));
+  return { backend: await initBackend('wasm'), provider: c.provider };
+}
+
+export function withOnnxHead<T>(y: Argv<T>) {
+  return y
+    .option('feature-tensor', { type: 'string', describe: 'ONNX teacher: the 4-D feature tensor of the CAM (default: the input of the last global average pool before the classifier)' })
+    .option('classifier-node', { type: 'string', describe: 'ONNX teacher: the Gemm/MatMul classifier node (default: found after that pool)' })
+    .option('teacher-config', { type: 'string', describe: 'ONNX teacher: preprocessing sidecar (default MODEL.json beside MODEL.onnx, else teacher.json there; schemas/teacher.schema.json)' });
 }
 
 export function withRecipe<T>(y: Argv<T>) {

@@ -3,20 +3,23 @@ import type { Argv } from 'yargs';
 import { openDataset, splitRecords } from '../data/index.js';
 import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
 import { findCamHead } from '../model/cam-head.js';
-import { loadImageSet } from '../train/images.js';
+import { openTeacher } from '../model/teacher.js';
+import { isOnnx, threadsPerWorker } from '../model/onnx-teacher.js';
+import { loadImageSet, type ImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
-import { camInPartShare } from '../cam/localisation.js';
+import { camInPartShare, tfjsCamsOf, type CamsOf } from '../cam/localisation.js';
 import { UserError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { checkModelClasses } from '../model/classes.js';
-import { startBackend, withBackend, withDataFormat } from './common.js';
+import type { Dataset } from '../data/types.js';
+import { startBackend, startTeacherBackend, withBackend, withDataFormat, withOnnxHead } from './common.js';
 
 export const command = 'eval';
 export const describe = 'top-1 of a model on a dataset split (and CAM-on-part share on synthetic data)';
 
 export function builder(y: Argv) {
-  return withDataFormat(withBackend(y))
-    .option('model', { type: 'string', demandOption: true, describe: 'tfjs LayersModel directory (model.json + weights)' })
+  return withOnnxHead(withDataFormat(withBackend(y)))
+    .option('model', { type: 'string', demandOption: true, describe: 'tfjs LayersModel directory (model.json + weights) or an ONNX file (MODEL.onnx)' })
     .option('data', { type: 'string', demandOption: true, describe: 'dataset to evaluate on' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const, describe: 'which split' })
     .option('size', { type: 'number', describe: 'input size (default: the model\'s)' })
@@ -25,28 +28,59 @@ export function builder(y: Argv) {
     .option('classifier-layer', { type: 'string', describe: 'CAM classifier layer name (default: found automatically)' });
 }
 
-export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+type Args = Awaited<ReturnType<typeof builder>['argv']>;
+
+/** Top-1 and a CamsOf for the model, whichever kind it is. */
+async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; top1: (set: ImageSet) => Promise<number>; camsOf: CamsOf }> {
+  if (isOnnx(a.model)) {
+    const { provider } = await startTeacherBackend(a.backend, a.model);
+    const t = await openTeacher(a.model, { featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider, threads: threadsPerWorker(1) });
+    checkModelClasses(`model ${a.model}`, t.numClasses, { classNames: t.classNames }, dataset.classNames, a.data);
+    if (a.size !== undefined && a.size !== t.inputSize) throw new UserError(`--size ${a.size}: ${a.model} takes ${t.inputSize} px (its sidecar's input_size)`);
+    return {
+      size: t.inputSize,
+      camsOf: (imgs, labels) => t.run(imgs, labels),
+      top1: async (set) => {
+        let correct = 0;
+        for (let s = 0; s < set.images.length; s += 64) {
+          const labels = set.labels.slice(s, s + 64);
+          const { probs } = await t.run(set.images.slice(s, s + 64), labels);
+          const C = t.numClasses;
+          for (let i = 0; i < labels.length; i++) {
+            let best = 0;
+            for (let c = 1; c < C; c++) if (probs[i * C + c] > probs[i * C + best]) best = c;
+            if (best === labels[i]) correct++;
+          }
+        }
+        return set.images.length ? correct / set.images.length : NaN;
+      },
+    };
+  }
   await startBackend(a.backend);
   const { model, meta } = await loadModel(a.model);
-  const dataset = await openDataset(a.data, a.dataFormat);
-  const inShape = model.inputs[0].shape;
-  const size = a.size ?? meta.inputSize ?? (inShape[1] as number);
+  const size = a.size ?? meta.inputSize ?? (model.inputs[0].shape[1] as number);
   if (!size) throw new UserError(`model ${a.model} has no fixed input size; pass --size`);
   checkModelClasses(`model ${a.model}`, (model.outputs[0].shape as number[])[1], meta, dataset.classNames, a.data);
+  const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
+  return {
+    size,
+    top1: async (set) => (await evaluate(model, set, pre)).top1,
+    camsOf: (imgs, labels) => tfjsCamsOf(findCamHead(model, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer }), size, pre)(imgs, labels),
+  };
+}
+
+export async function handler(a: Args): Promise<void> {
+  const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, a.split);
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
-  const set = await loadImageSet(records, size);
-  const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
-  const r = await evaluate(model, set, pre);
-  const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: r.n, top1: r.top1 };
+  const s = await scorer(a, dataset);
+  const set = await loadImageSet(records, s.size);
+  const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: set.images.length, top1: await s.top1(set) };
   const isSynth = await exists(path.join(dataset.root, 'parts.jsonl'));
-  if (isSynth) {
-    const head = findCamHead(model, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer });
-    out.cam_in_part = (await camInPartShare(head, set, dataset.root, pre)).share;
-  }
+  if (isSynth) out.cam_in_part = (await camInPartShare(s.camsOf, set, dataset.root)).share;
   if (a.json) console.log(JSON.stringify(out));
   else {
-    console.log(`eval: top-1 ${(r.top1 * 100).toFixed(2)}% on ${r.n} ${a.split} images`);
+    console.log(`eval: top-1 ${((out.top1 as number) * 100).toFixed(2)}% on ${out.n} ${a.split} images`);
     if (out.cam_in_part !== undefined) console.log(`eval: CAM maximum inside the part mask for ${((out.cam_in_part as number) * 100).toFixed(1)}% of images`);
   }
 }

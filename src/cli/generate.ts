@@ -7,7 +7,7 @@ import { DEFAULT_BETA, METHODS, type Method } from '../mix/plan.js';
 import { createProgress, type Progress } from '../train/progress.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { startBackend, withBackend, withDataFormat, withQuiet } from './common.js';
+import { startTeacherBackend, withBackend, withDataFormat, withQuiet } from './common.js';
 import { withCamOptions } from './cams.js';
 
 export const command = 'generate';
@@ -36,7 +36,7 @@ export function builder(y: Argv) {
   return withCamOptions(withQuiet(withDataFormat(withBackend(y))))
     .config('config', 'JSON or YAML file of options (keys = long flag names; see schemas/config.schema.json); flags override it', readConfigFile)
     .option('data', { type: 'string', describe: 'dataset (ImageFolder, CUB-200-2011, or manifest); its train split is mixed' })
-    .option('teacher', { type: 'string', describe: 'teacher model directory: CAMs are computed in the pool and cached in OUT/cams' })
+    .option('teacher', { type: 'string', describe: 'teacher (tfjs model directory or MODEL.onnx): CAMs are computed in the pool and cached in OUT/cams' })
     .option('cams', { type: 'string', describe: "CAM cache from 'snapmix cams' (checked against the data and, if given, the teacher)" })
     .option('out', { type: 'string', describe: 'output shard directory (empty, the same run to resume, or --overwrite)' })
     .option('method', { choices: METHODS, default: 'snapmix' as Method, describe: 'snapmix: semantic labels; cutmix/mixup: area/blend labels; none: views only' })
@@ -90,7 +90,7 @@ export async function handler(a: Args): Promise<void> {
   if (!a.out) throw new UserError('--out is required (flag or config file)');
   const config = resolveConfig(a);
   if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
-  const backend = await startBackend(a.backend);
+  const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);
@@ -98,6 +98,7 @@ export async function handler(a: Args): Promise<void> {
   const r = await generate({
     config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
     strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
+    featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
     log: (l) => console.error(l),
     onProgress: (stage, done, total) => {
       let b = bars.get(stage);

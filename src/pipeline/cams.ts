@@ -1,11 +1,10 @@
 // `snapmix cams`: one teacher pass per source image, batched, in the piscina inference pool.
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
-import { loadModel } from '../model/io.js';
-import { findCamHead } from '../model/cam-head.js';
-import { checkModelClasses } from '../model/classes.js';
+import { checkTeacher } from '../model/teacher.js';
+import { threadsPerWorker, type OrtProvider } from '../model/onnx-teacher.js';
 import type { BackendInfo } from '../model/backend.js';
-import { makePool } from '../pool/pools.js';
+import { makePool, poolThreads } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
 import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
 import { StrictError, UserError } from '../util/errors.js';
@@ -21,24 +20,25 @@ export interface CamOptions {
   strict: boolean;
   featureLayer?: string;
   classifierLayer?: string;
+  /** ONNX teachers: head overrides, sidecar path, execution provider (chosen by the caller). */
+  featureTensor?: string;
+  classifierNode?: string;
+  teacherConfig?: string;
+  provider?: OrtProvider;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Check a teacher against a dataset before any work: CAM head, class count, class names. */
-export async function checkTeacher(teacher: string, dataset: Dataset, layers: { featureLayer?: string; classifierLayer?: string }) {
-  const { model, meta, fingerprint } = await loadModel(teacher);
-  const head = findCamHead(model, layers);
-  checkModelClasses(`teacher ${teacher}`, head.numClasses, meta, dataset.classNames, 'the dataset');
-  const size = meta.inputSize ?? (model.inputs[0].shape[1] as number);
-  model.dispose();
-  return { fingerprint, size };
-}
-
 export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
-  const { fingerprint, size } = await checkTeacher(o.teacher, o.dataset, o);
-  // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends.
-  const threads = o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, o.workers) : 1;
-  const pool = makePool('cam-worker', threads, Math.ceil(o.records.length / o.batchSize));
+  const info = await checkTeacher(o.teacher, o.dataset.classNames, 'the dataset', o);
+  const { fingerprint, inputSize: size } = info;
+  const tasks = Math.ceil(o.records.length / o.batchSize);
+  // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends. ONNX
+  // sessions split the cores: workers × intra-op threads = cores.
+  const threads = info.kind === 'onnx' ? poolThreads(o.workers, tasks) : o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, o.workers) : 1;
+  const onnx = info.kind === 'onnx'
+    ? { featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider ?? 'cpu', threads: threadsPerWorker(threads) }
+    : undefined;
+  const pool = makePool('cam-worker', threads, tasks);
   const n = o.records.length;
   const results: CamResult[] = [];
   let done = 0;
@@ -46,7 +46,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     const tasks: Promise<void>[] = [];
     for (let s = 0; s < n; s += o.batchSize) {
       const items = o.records.slice(s, s + o.batchSize).map((r) => ({ id: r.id, path: r.path, label: r.label }));
-      const task: CamTask = { teacher: o.teacher, backend: o.backend.kind, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer, items };
+      const task: CamTask = { teacher: o.teacher, backend: o.backend.kind, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer, onnx, items };
       const k = s / o.batchSize;
       tasks.push(
         pool.run(task).then((r: CamResult) => {

@@ -22,7 +22,7 @@ import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
 import { findCamHead } from '../model/cam-head.js';
 import { loadImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
-import { camInPartShare } from '../cam/localisation.js';
+import { camInPartShare, tfjsCamsOf } from '../cam/localisation.js';
 import { exists } from '../util/fs.js';
 
 export interface DemoPreset {
@@ -126,7 +126,7 @@ export async function runDemo(o: {
   const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
   const testSet = await loadImageSet(splitRecords(dataset, 'test'), p.size);
   const teacherTop1 = (await evaluate(model, testSet, pre)).top1;
-  const camInPart = (await camInPartShare(findCamHead(model), testSet, dataset.root, pre)).share;
+  const camInPart = (await camInPartShare(tfjsCamsOf(findCamHead(model), testSet.size, pre), testSet, dataset.root)).share;
   const plot = dir('accuracy.png');
   await writeLineChart(plot, rows.map((r) => ({ name: r.method, values: r.curve })), `student validation top-1 per epoch (${p.rounds} rounds, ${p.studentEpochs} epochs each)`, 'top-1');
   const preview = dir('preview-snapmix.png');

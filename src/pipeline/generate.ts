@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
-import { loadModel } from '../model/io.js';
+import { describeTeacher } from '../model/teacher.js';
+import type { OrtProvider } from '../model/onnx-teacher.js';
 import { camOf, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
 import { planSample, type Method, type PlanConfig, type SamplePlan } from '../mix/plan.js';
@@ -50,6 +51,11 @@ export interface GenerateOptions {
   allowEmpty?: boolean;
   featureLayer?: string;
   classifierLayer?: string;
+  /** ONNX teachers: head overrides, sidecar, execution provider. */
+  featureTensor?: string;
+  classifierNode?: string;
+  teacherConfig?: string;
+  provider?: OrtProvider;
   log?: (line: string) => void;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -108,7 +114,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
       throw new UserError(`--cams ${o.cams} was computed for another dataset (or the images changed since): fingerprint ${meta.dataset_fingerprint.slice(0, 12)} ≠ ${dsFp.slice(0, 12)}; recompute it with 'snapmix cams'`);
     }
     if (o.teacher) {
-      const { fingerprint } = await loadModel(o.teacher);
+      const { fingerprint } = await describeTeacher(o.teacher, o);
       if (fingerprint !== meta.teacher_fingerprint) {
         throw new UserError(`--cams ${o.cams} was computed by another teacher than ${o.teacher} (fingerprint ${meta.teacher_fingerprint.slice(0, 12)} ≠ ${fingerprint.slice(0, 12)}); drop --cams to recompute`);
       }
@@ -120,7 +126,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   const cached = path.join(o.out, 'cams');
   if (reuseOut && (await exists(path.join(cached, 'cams.json')))) {
     const c = await readCamCache(cached);
-    const { fingerprint } = await loadModel(o.teacher);
+    const { fingerprint } = await describeTeacher(o.teacher, o);
     if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint) {
       o.log?.(`generate: reusing CAMs in ${cached}`);
       return { set: c.set, teacherFp: fingerprint, rejects: c.rejects };
@@ -130,6 +136,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   const r = await extractCams({
     dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, backend: o.backend, workers: o.workers,
     batchSize: o.camBatch, strict: o.strict, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer,
+    featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider,
     onProgress: (d, t) => o.onProgress?.('cams', d, t),
   });
   return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };

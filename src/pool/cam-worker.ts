@@ -2,27 +2,21 @@
 // The model is loaded once per worker and reused for every task.
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../model/backend.js';
-import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
-import { computeCams, findCamHead, type CamHead } from '../model/cam-head.js';
+import { openTeacher, type TeacherRunner } from '../model/teacher.js';
 import { decodeRgb } from '../image/decode.js';
-import { toFloatBatch } from '../image/views.js';
 import type { CamResult, CamTask, Reject } from './tasks.js';
 
-interface Loaded { head: CamHead; size: number; pre: { mean: number[]; std: number[] } }
-let loaded: Promise<Loaded> | undefined;
+let loaded: Promise<TeacherRunner> | undefined;
 
-async function load(t: CamTask): Promise<Loaded> {
-  await initBackend(t.backend);
-  const { model, meta } = await loadModel(t.teacher);
-  const head = findCamHead(model, { featureLayer: t.featureLayer, classifierLayer: t.classifierLayer });
-  const size = meta.inputSize ?? (model.inputs[0].shape[1] as number);
-  return { head, size, pre: meta.preprocess ?? DEFAULT_PREPROCESS };
+async function load(t: CamTask): Promise<TeacherRunner> {
+  if (!t.onnx) await initBackend(t.backend);
+  return openTeacher(t.teacher, { featureLayer: t.featureLayer, classifierLayer: t.classifierLayer, ...t.onnx });
 }
 
 export default async function camTask(t: CamTask): Promise<CamResult> {
-  const { head, size, pre } = await (loaded ??= load(t));
+  const teacher = await (loaded ??= load(t));
+  const size = teacher.inputSize;
   const row = new Int32Array(t.items.length).fill(-1);
   const sha256: string[] = [];
   const images: Uint8Array[] = [];
@@ -48,11 +42,9 @@ export default async function camTask(t: CamTask): Promise<CamResult> {
     labels.push(it.label);
   }
   if (!labels.length) return { row, sha256, cams: new Float32Array(0), h: 0, w: 0, prob: new Float32Array(0), pred: new Int32Array(0), rejects };
-  const x = tf.tensor4d(toFloatBatch(images, size, pre.mean, pre.std), [labels.length, size, size, 3]);
   const labelArr = Int32Array.from(labels);
-  const out = computeCams(head, x, labelArr);
-  x.dispose();
-  const C = head.numClasses;
+  const out = await teacher.run(images, labelArr);
+  const C = teacher.numClasses;
   const prob = new Float32Array(labels.length);
   const pred = new Int32Array(labels.length);
   for (let n = 0; n < labels.length; n++) {

@@ -1,5 +1,6 @@
 // Task and result types crossing the worker boundary (structured-cloned; typed arrays transferred).
 import type { BackendChoice } from '../model/backend.js';
+import type { OrtProvider } from '../model/onnx-teacher.js';
 import type { SamplePlan } from '../mix/plan.js';
 import type { Weights } from '../mix/labels.js';
 
@@ -17,6 +18,8 @@ export interface CamTask {
   backend: BackendChoice;
   featureLayer?: string;
   classifierLayer?: string;
+  /** Set for an ONNX teacher: head overrides, sidecar, execution provider and ORT threads per worker. */
+  onnx?: { featureTensor?: string; classifierNode?: string; teacherConfig?: string; provider: OrtProvider; threads: number };
   items: { id: string; path: string; label: number }[];
 }
 

@@ -9,7 +9,7 @@ const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const cache = new Map<string, ValidateFunction>();
 
-export type SchemaName = 'config' | 'manifest' | 'shard';
+export type SchemaName = 'config' | 'manifest' | 'shard' | 'teacher';
 
 export function schemaPath(name: SchemaName): string {
   return path.join(schemaDir, `${name}.schema.json`);

@@ -1,0 +1,207 @@
+// ONNX teachers (a PyTorch or Keras model exported to .onnx) through onnxruntime-node: the sidecar
+// with the teacher's own preprocessing, the fingerprint, the execution provider (CUDA → WebGPU → CPU),
+// and one batched forward pass giving class scores and the CAMs of the requested classes.
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { UserError } from '../util/errors.js';
+import { check } from '../util/schemas.js';
+import { camsFromFeatures, softmaxRows } from '../cam/cam-math.js';
+import { decodeModel, exposeFeatures, findOnnxCamHead, graphInput, type OnnxCamHead } from './onnx-graph.js';
+
+export const isOnnx = (p: string) => /\.onnx$/i.test(p);
+
+export interface TeacherConfig {
+  input_size: number;
+  fit: 'cover';
+  mean: number[];
+  std: number[];
+  channel_order: 'rgb' | 'bgr';
+  layout?: 'nchw' | 'nhwc';
+  class_names?: string[];
+}
+
+/** torchvision's ImageNet recipe: what `torch.onnx.export` of a torchvision/timm model expects by default. */
+export const TORCHVISION_PREPROCESS: TeacherConfig = { input_size: 224, fit: 'cover', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channel_order: 'rgb' };
+
+export type OrtProvider = 'cuda' | 'webgpu' | 'cpu';
+
+export interface OnnxHeadOptions { featureTensor?: string; classifierNode?: string; teacherConfig?: string }
+
+/** The sidecar: --teacher-config, else MODEL.json beside MODEL.onnx, else teacher.json in its directory. */
+export async function readSidecar(model: string, explicit?: string): Promise<{ config: Partial<TeacherConfig>; file?: string; text: string }> {
+  const candidates = explicit ? [explicit] : [model.replace(/\.onnx$/i, '.json'), path.join(path.dirname(model), 'teacher.json')];
+  for (const file of candidates) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      if (explicit) throw new UserError(`--teacher-config ${file} cannot be read`);
+      continue;
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      throw new UserError(`${file} (the sidecar of ${model}) is not valid JSON: ${(e as Error).message}`);
+    }
+    const problems = check('teacher', obj, '', `${file}: `);
+    if (problems.length) throw new UserError(`${file} (the sidecar of ${model}) does not match schemas/teacher.schema.json:\n  ${problems.join('\n  ')}`);
+    return { config: obj as Partial<TeacherConfig>, file, text };
+  }
+  return { config: {}, text: '' };
+}
+
+export interface OnnxDescription {
+  bytes: Uint8Array;
+  head: OnnxCamHead;
+  config: TeacherConfig;
+  inputName: string;
+  fingerprint: string;
+}
+
+/** Parse, find the head, resolve the preprocessing; no runtime. Errors name the file. */
+export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Promise<OnnxDescription> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(model);
+  } catch {
+    throw new UserError(`--teacher ${model} cannot be read; point it at an exported .onnx file`);
+  }
+  const m = decodeModel(bytes, model);
+  const head = findOnnxCamHead(m, model, o);
+  const input = graphInput(m);
+  const side = await readSidecar(model, o.teacherConfig);
+  const graphLayout = input.dims.length === 4 ? (input.dims[1] === 3 ? 'nchw' : input.dims[3] === 3 ? 'nhwc' : undefined) : undefined;
+  const staticSize = graphLayout === 'nchw' ? input.dims[2] : graphLayout === 'nhwc' ? input.dims[1] : 0;
+  const config: TeacherConfig = { ...TORCHVISION_PREPROCESS, ...(staticSize ? { input_size: staticSize } : {}), ...side.config };
+  config.layout = side.config.layout ?? graphLayout ?? 'nchw';
+  if (staticSize && staticSize !== config.input_size) {
+    throw new UserError(`${side.file}: input_size ${config.input_size}, but ${model} takes ${staticSize}×${staticSize} images; fix the sidecar`);
+  }
+  if (config.class_names && config.class_names.length !== head.numClasses) {
+    throw new UserError(`${side.file}: ${config.class_names.length} class_names, but ${model}'s classifier has ${head.numClasses} outputs`);
+  }
+  // The fingerprint covers the weights and the preprocessing: either changes the CAMs.
+  const fingerprint = createHash('sha256').update(bytes).update('\0').update(JSON.stringify(config)).digest('hex');
+  return { bytes, head, config, inputName: input.name, fingerprint };
+}
+
+function ort(): typeof import('onnxruntime-node') {
+  // CommonJS package; loaded only when an ONNX teacher is used.
+  return createRequire(import.meta.url)('onnxruntime-node');
+}
+
+/** Why a provider cannot work here without trying it (and printing native warnings), or undefined. */
+function providerBlocked(p: OrtProvider): string | undefined {
+  if (p === 'cuda') {
+    const dir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const bin = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+    return existsSync(bin) ? undefined : 'CUDA provider files not installed (README: "Bring your PyTorch teacher")';
+  }
+  if (p === 'webgpu') {
+    const found = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'].some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+    return found ? undefined : 'no Vulkan loader (libvulkan.so.1), so no WebGPU adapter';
+  }
+  return undefined;
+}
+
+export interface ProviderChoice { provider: OrtProvider; tried: string[] }
+
+/**
+ * The execution provider for --backend: auto = CUDA → WebGPU → CPU, gpu = CUDA → WebGPU (or an error),
+ * cpu/wasm/native = CPU. Each candidate is proved by opening a session on the model.
+ */
+export async function chooseProvider(backend: string, model: Uint8Array): Promise<ProviderChoice> {
+  const order: OrtProvider[] = backend === 'auto' ? ['cuda', 'webgpu', 'cpu'] : backend === 'gpu' ? ['cuda', 'webgpu'] : ['cpu'];
+  const tried: string[] = [];
+  ort().env.logLevel = 'fatal';
+  for (const p of order) {
+    const blocked = providerBlocked(p);
+    if (blocked) {
+      tried.push(`${p}: ${blocked}`);
+      continue;
+    }
+    try {
+      const s = await ort().InferenceSession.create(model, { executionProviders: [p], logSeverityLevel: 4 });
+      await s.release();
+      return { provider: p, tried };
+    } catch (e) {
+      tried.push(`${p}: ${(e as Error).message.split('\n')[0].slice(0, 120)}`);
+    }
+  }
+  throw new UserError(`--backend ${backend}: no ONNX execution provider works here (${tried.join('; ')}); use --backend cpu`);
+}
+
+export function providerLine(c: ProviderChoice): string {
+  return `backend: onnxruntime-node ${ort().env.versions.node} [${c.provider}]${c.tried.length ? ` (skipped ${c.tried.join('; ')})` : ''}`;
+}
+
+export interface OnnxTeacher extends OnnxDescription {
+  session: InferenceSession;
+  provider: OrtProvider;
+}
+
+export async function openOnnxTeacher(model: string, o: OnnxHeadOptions & { provider: OrtProvider; threads: number }): Promise<OnnxTeacher> {
+  const d = await describeOnnx(model, o);
+  ort().env.logLevel = 'fatal';
+  const session = await ort().InferenceSession.create(exposeFeatures(decodeModel(d.bytes, model), d.head.featureTensor), {
+    executionProviders: [o.provider],
+    intraOpNumThreads: Math.max(1, o.threads),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 4,
+  });
+  return { ...d, session, provider: o.provider };
+}
+
+/** Images (RGB uint8, input_size², HWC) → the model's input tensor per the sidecar. */
+export function inputTensor(t: OnnxDescription, images: Uint8Array[]): Tensor {
+  const { input_size: S, mean, std, channel_order: order, layout } = t.config;
+  const n = images.length;
+  const plane = S * S;
+  const data = new Float32Array(n * 3 * plane);
+  const src = order === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  for (let i = 0; i < n; i++) {
+    const img = images[i];
+    for (let c = 0; c < 3; c++) {
+      const sc = src[c];
+      const a = 1 / (255 * std[c]);
+      const b = mean[c] / std[c];
+      for (let p = 0; p < plane; p++) {
+        const v = img[p * 3 + sc] * a - b;
+        if (layout === 'nhwc') data[(i * plane + p) * 3 + c] = v;
+        else data[(i * 3 + c) * plane + p] = v;
+      }
+    }
+  }
+  const Ctor = ort().Tensor;
+  return new Ctor('float32', data, layout === 'nhwc' ? [n, S, S, 3] : [n, 3, S, S]);
+}
+
+/** One forward pass: CAMs [n, h·w] of labels[n] and class probabilities [n, C]. */
+export async function runOnnx(t: OnnxTeacher, images: Uint8Array[], labels: Int32Array): Promise<{ cams: Float32Array; h: number; w: number; probs: Float32Array }> {
+  const out = await t.session.run({ [t.inputName]: inputTensor(t, images) }, [t.head.logitsOutput, t.head.featureTensor]);
+  const f = out[t.head.featureTensor];
+  const scores = out[t.head.logitsOutput];
+  const dims = f.dims.map(Number);
+  if (dims.length !== 4) throw new UserError(`feature tensor ${t.head.featureTensor} has shape [${dims}], expected 4-D`);
+  const [n, a, b, c] = dims;
+  const nchw = t.head.layout === 'nchw';
+  const fb = { data: f.data as Float32Array, layout: t.head.layout, n, channels: nchw ? a : c, h: nchw ? b : a, w: nchw ? c : b };
+  if (fb.channels !== t.head.channels) throw new UserError(`feature tensor ${t.head.featureTensor} has ${fb.channels} channels, the classifier takes ${t.head.channels}`);
+  const cams = camsFromFeatures(fb, t.head.weight, t.head.bias, labels);
+  const C = t.head.numClasses;
+  const probs = t.head.outputsProbabilities ? Float32Array.from(scores.data as Float32Array) : softmaxRows(scores.data as Float32Array, n, C);
+  f.dispose?.();
+  scores.dispose?.();
+  return { cams, h: fb.h, w: fb.w, probs };
+}
+
+/** ORT threads per worker so that workers × threads = cores. */
+export function threadsPerWorker(workers: number): number {
+  return Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, workers)));
+}
