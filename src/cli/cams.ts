@@ -16,7 +16,7 @@ export const describe = 'compute the CAM cache: one teacher pass per source imag
 
 export function withCamOptions<T>(y: Argv<T>) {
   return withOnnxHead(y)
-    .option('workers', { type: 'number', default: 2, describe: 'worker threads (wasm); native backends always use one inference thread' })
+    .option('workers', { type: 'number', describe: 'worker threads (default 2; an ONNX teacher\'s CAM pass defaults to 1 worker using every core, and splits the cores between workers otherwise; native tfjs backends use one inference thread)' })
     .option('cam-batch', { type: 'number', default: 32, describe: 'images per teacher forward pass' })
     .option('feature-layer', { type: 'string', describe: 'CAM feature layer (default: the last 4-D layer feeding a GlobalAveragePooling2D)' })
     .option('classifier-layer', { type: 'string', describe: 'CAM classifier layer (default: the Dense after that pooling)' })
@@ -35,7 +35,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
-  checkWorkers(a.workers);
+  if (a.workers !== undefined) checkWorkers(a.workers);
   if (!Number.isInteger(a.camBatch) || a.camBatch < 1 || a.camBatch > 1024) throw new UserError(`--cam-batch must be an integer in [1, 1024], got ${a.camBatch}`);
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, a.split);

@@ -78,7 +78,7 @@ export function resolveConfig(a: Args): GenerateConfig {
   };
   const kebab = {
     method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
-    prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality, workers: a.workers, 'cam-batch': a.camBatch,
+    prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality, workers: a.workers ?? 2, 'cam-batch': a.camBatch,
   };
   const problems = check('config', kebab, '--');
   if (problems.length) throw new UserError(problems.join('; '));

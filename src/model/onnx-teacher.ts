@@ -154,6 +154,8 @@ export async function openOnnxTeacher(model: string, o: OnnxHeadOptions & { prov
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4,
+    // Idle intra-op threads sleep instead of spinning, leaving the cores to the next batch's decode.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   return { ...d, session, provider: o.provider };
 }

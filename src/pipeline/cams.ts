@@ -15,7 +15,8 @@ export interface CamOptions {
   split: string;
   teacher: string;
   backend: BackendInfo;
-  workers: number;
+  /** Worker threads; default: 2 for tfjs wasm, 1 for ONNX (one session using every core measured faster: README). */
+  workers?: number;
   batchSize: number;
   strict: boolean;
   featureLayer?: string;
@@ -34,11 +35,13 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
   const tasks = Math.ceil(o.records.length / o.batchSize);
   // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends. ONNX
   // sessions split the cores: workers × intra-op threads = cores.
-  const threads = info.kind === 'onnx' ? poolThreads(o.workers, tasks) : o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, o.workers) : 1;
+  const workers = o.workers ?? (info.kind === 'onnx' ? 1 : 2);
+  const threads = info.kind === 'onnx' ? poolThreads(workers, tasks) : o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, workers) : 1;
   const onnx = info.kind === 'onnx'
     ? { featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider ?? 'cpu', threads: threadsPerWorker(threads) }
     : undefined;
-  const pool = makePool('cam-worker', threads, tasks);
+  // ONNX: two tasks per worker, so one batch decodes (sharp, off the JS thread) while the other runs.
+  const pool = makePool('cam-worker', threads, tasks, onnx ? 2 : 1);
   const n = o.records.length;
   const results: CamResult[] = [];
   let done = 0;

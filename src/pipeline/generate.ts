@@ -43,7 +43,8 @@ export interface GenerateOptions {
   cams?: string;
   out: string;
   backend: BackendInfo;
-  workers: number;
+  /** Worker threads of the compose pool (default 2) and of the CAM pass (default by teacher kind, see extractCams). */
+  workers?: number;
   camBatch: number;
   strict: boolean;
   overwrite: boolean;
@@ -218,7 +219,7 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
     ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: cams?.teacherFp ?? null, dataset_fingerprint: dsFp, seed: cfg.seed })],
   ]);
   const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
-  const pool = makePool('compose-worker', o.workers, Math.ceil(total / 16));
+  const pool = makePool('compose-worker', o.workers ?? 2, Math.ceil(total / 16));
   const stats: ShardStats[] = [];
   let resumed = 0;
   let done = 0;

@@ -18,7 +18,7 @@ export function poolThreads(requested: number, tasks = Infinity): number {
   return Math.max(1, Math.min(requested, os.availableParallelism(), tasks));
 }
 
-export function makePool(name: 'cam-worker' | 'compose-worker' | 'decode-worker', requested: number, tasks = Infinity): Piscina {
+export function makePool(name: 'cam-worker' | 'compose-worker' | 'decode-worker', requested: number, tasks = Infinity, concurrentTasksPerWorker = 1): Piscina {
   const threads = poolThreads(requested, tasks);
-  return new Piscina({ filename: workerUrl(name), minThreads: threads, maxThreads: threads, idleTimeout: 30_000 });
+  return new Piscina({ filename: workerUrl(name), minThreads: threads, maxThreads: threads, idleTimeout: 30_000, concurrentTasksPerWorker });
 }
