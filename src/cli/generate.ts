@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { openDataset, splitRecords } from '../data/index.js';
-import { generate, type GenerateConfig } from '../pipeline/generate.js';
-import { DEFAULT_BETA, METHODS, type Method } from '../mix/plan.js';
+import { generate } from '../pipeline/generate.js';
+import { shardIndexFrom } from '../pipeline/merge.js';
+import { resolveGenerateConfig, type GenerateConfig } from '../pipeline/config.js';
+import { METHODS, type Method } from '../mix/plan.js';
 import { createProgress, type Progress } from '../train/progress.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
@@ -52,6 +54,8 @@ export function builder(y: Argv) {
     .option('format', { choices: ['jpeg', 'png', 'webp'] as const, default: 'jpeg' as const, describe: 'image encoding' })
     .option('quality', { type: 'number', default: 90, describe: 'JPEG/WebP quality (1–100)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix output in --out (never a directory snapmix did not write)' })
+    .option('num-shards', { type: 'number', describe: 'split the run into K parts (one per machine or array task); merge them with snapmix merge' })
+    .option('shard-index', { type: 'number', describe: 'which part to write, 0..K−1 (default: $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $AWS_BATCH_JOB_ARRAY_INDEX)' })
     .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows (otherwise exit 2)' })
     .example('$0 generate --data data/synth --teacher runs/teacher --out runs/shards --rounds 2', 'SnapMix shards, CAMs computed on the fly')
     .example('$0 generate --config gen.yaml --seed 3', 'options from a file, seed from the flag');
@@ -59,36 +63,32 @@ export function builder(y: Argv) {
 
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
+/** --num-shards K with --shard-index (or the array-job variable): this run's part; neither: the whole run. */
+export function partFrom(numShards: number | undefined, shardIndex: number | undefined): { index: number; of: number } | undefined {
+  if (numShards === undefined) {
+    if (shardIndex !== undefined) throw new UserError('--shard-index needs --num-shards K');
+    return undefined;
+  }
+  if (!Number.isInteger(numShards) || numShards < 1 || numShards > 100000) throw new UserError(`--num-shards must be an integer in [1, 100000], got ${numShards}`);
+  const idx = shardIndexFrom(shardIndex);
+  if (!idx) throw new UserError('--num-shards needs --shard-index I (or $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID, $AWS_BATCH_JOB_ARRAY_INDEX)');
+  if (!Number.isInteger(idx.index) || idx.index < 0 || idx.index >= numShards) throw new UserError(`${idx.from} must be an integer in [0, ${numShards - 1}] for --num-shards ${numShards}, got ${idx.index}`);
+  if (idx.from !== '--shard-index') console.error(`generate: part ${idx.index} of ${numShards} (from $${idx.from})`);
+  return { index: idx.index, of: numShards };
+}
+
 export function resolveConfig(a: Args): GenerateConfig {
-  const method = a.method;
-  const resize = a.resize ?? a.size;
-  const cfg: GenerateConfig = {
-    method,
-    rounds: a.rounds,
-    size: a.size,
-    resize,
-    crop: a.crop ?? (resize > a.size ? 'random' : 'center'),
-    flip: a.flip,
-    beta: a.beta ?? DEFAULT_BETA[method],
-    prob: a.prob,
-    seed: a.seed,
-    shardSize: a.shardSize,
-    format: a.format,
-    quality: a.quality,
-  };
-  const kebab = {
-    method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
-    prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality, workers: a.workers ?? 2, 'cam-batch': a.camBatch,
-  };
-  const problems = check('config', kebab, '--');
-  if (problems.length) throw new UserError(problems.join('; '));
-  return cfg;
+  return resolveGenerateConfig(
+    { method: a.method, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality },
+    { workers: a.workers ?? 2, camBatch: a.camBatch },
+  );
 }
 
 export async function handler(a: Args): Promise<void> {
   if (!a.data) throw new UserError('--data is required (flag or config file)');
   if (!a.out) throw new UserError('--out is required (flag or config file)');
   const config = resolveConfig(a);
+  const part = partFrom(a.numShards, a.shardIndex);
   if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
   const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
   const dataset = await openDataset(a.data, a.dataFormat);
@@ -97,7 +97,7 @@ export async function handler(a: Args): Promise<void> {
   const bars = new Map<string, Progress>();
   const r = await generate({
     config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
-    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
+    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, part, featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
     featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
     log: (l) => console.error(l),
     onProgress: (stage, done, total) => {
@@ -109,7 +109,11 @@ export async function handler(a: Args): Promise<void> {
   });
   const m = r.manifest;
   const c = m.counts;
-  console.log(`generate: ${c.written} samples in ${m.shards.length} shard(s) at ${a.out} (${Object.entries(c.by_method).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  console.log(`generate: ${c.written} samples in ${m.shards.length} shard(s)${r.part ? ` (part ${r.part.index} of ${r.part.of})` : ''} at ${a.out} (${Object.entries(c.by_method).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   console.log(`generate: skipped ${c.skipped} sample(s), rejected ${c.rejected_sources} source(s)${r.resumedShards ? `, resumed ${r.resumedShards} finished shard(s)` : ''}; ${r.seconds.toFixed(1)}s, ${(c.planned / r.seconds).toFixed(1)} samples/s`);
+  if (r.part) {
+    console.log(`generate: part ${r.part.index} of ${r.part.of} done; when every part is done: snapmix merge PART_DIRS... --out OUT`);
+    return;
+  }
   console.log(`generate: manifest sha256 ${r.manifestSha256} (publish it; 'snapmix verify ${a.out} --manifest-sha256 …' proves a copy unedited)`);
 }

@@ -13,6 +13,7 @@ import * as generate from './generate.js';
 import * as inspect from './inspect.js';
 import * as preview from './preview.js';
 import * as verify from './verify.js';
+import * as mergeCmd from './merge.js';
 
 function fail(e: unknown): never {
   const err = envError(e); // disk full, read-only, permissions …: a named path and a remedy, not a stack
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     .command(cmd(inspect))
     .command(cmd(preview))
     .command(cmd(verify))
+    .command(cmd(mergeCmd))
     .command(cmd(demo))
     .demandCommand(1, 'name a command; see --help')
     .strict()

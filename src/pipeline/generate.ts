@@ -11,29 +11,18 @@ import { describeTeacher } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
 import { camOf, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
-import { planSample, type Method, type PlanConfig, type SamplePlan } from '../mix/plan.js';
+import { planSample, type SamplePlan } from '../mix/plan.js';
+import { planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig } from './config.js';
 import { makePool } from '../pool/pools.js';
-import type { ComposedRow, ComposeSource, ComposeTask, ImageFormat, Reject } from '../pool/tasks.js';
+import type { ComposedRow, ComposeSource, ComposeTask, Reject } from '../pool/tasks.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
+import { buildManifest, shardName, writeOutputFiles, writePart, type Manifest, type RunInfo, type ShardStats } from '../shards/manifest.js';
 import { recordBatch, streamBytes } from '../shards/ipc.js';
 import { exists, writeFileAtomic } from '../util/fs.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
 
-export interface GenerateConfig {
-  method: Method;
-  rounds: number;
-  size: number;
-  resize: number;
-  crop: 'random' | 'center';
-  flip: boolean;
-  beta: number;
-  prob: number;
-  seed: number;
-  shardSize: number;
-  format: ImageFormat;
-  quality: number;
-}
+export type { GenerateConfig } from './config.js';
 
 export interface GenerateOptions {
   config: GenerateConfig;
@@ -48,6 +37,8 @@ export interface GenerateOptions {
   camBatch: number;
   strict: boolean;
   overwrite: boolean;
+  /** Write only shards k ≡ index (mod of), and a part file instead of the manifest (merge joins parts). */
+  part?: { index: number; of: number };
   /** Accept an output with 0 written rows (otherwise an error once the manifest is written). */
   allowEmpty?: boolean;
   featureLayer?: string;
@@ -61,47 +52,9 @@ export interface GenerateOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export interface ShardEntry {
-  filename: string;
-  first_index: number;
-  last_index: number;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}
+export type { Manifest, ShardEntry, SkippedSample } from '../shards/manifest.js';
 
-export interface SkippedSample { index: number; id: string; path: string; reason: string; message: string }
-
-interface ShardStats extends ShardEntry {
-  /** The request this shard belongs to: a resume uses only markers of its own request. */
-  request: string;
-  skipped: SkippedSample[];
-  /** Planned samples per method in this shard (the manifest sums them; no re-planning). */
-  by_method: Record<string, number>;
-}
-
-export interface Manifest {
-  format: 'snapmix-shards';
-  format_version: number;
-  request: string;
-  config: GenerateConfig;
-  class_names: string[];
-  dataset: { fingerprint: string; format: string; sources: number };
-  teacher: { fingerprint: string } | null;
-  shards: ShardEntry[];
-  counts: {
-    planned: number;
-    written: number;
-    skipped: number;
-    skipped_by_reason: Record<string, number>;
-    rejected_sources: number;
-    rejected_by_reason: Record<string, number>;
-    by_method: Record<string, number>;
-  };
-}
-
-const pad5 = (n: number) => String(n).padStart(5, '0');
-export const shardName = (k: number, n: number) => `data-${pad5(k)}-of-${pad5(n)}.arrow`;
+export { shardName } from '../shards/manifest.js';
 
 interface ResolvedCams { set: CamSet; teacherFp: string; rejects: Reject[]; meta?: CamMeta }
 
@@ -143,17 +96,24 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
 }
 
-/** The plan's part of a generate config (generate, replay and verify replay the same plan). */
-export function planConfigOf(c: GenerateConfig): PlanConfig {
-  return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip };
+export { planConfigOf } from './config.js';
+
+
+export interface GenerateResult {
+  manifest: Manifest;
+  manifestSha256: string;
+  seconds: number;
+  resumedShards: number;
+  /** Set for one part of a split run (no manifest was written; the counts are the part's). */
+  part?: { index: number; of: number };
 }
 
-export interface GenerateResult { manifest: Manifest; manifestSha256: string; seconds: number; resumedShards: number }
-
 /** The output guard and lock (src/util/outdir.ts) around one run; see README "Safety". */
-export async function generate(o: GenerateOptions): Promise<GenerateResult> {
-  const cfg = o.config;
-  if (cfg.resize < cfg.size) throw new UserError(`--resize (${cfg.resize}) must be ≥ --size (${cfg.size})`);
+export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
+  const o = { ...opts, config: resolveGenerateConfig(opts.config) }; // canonical keys: the hash and metadata must not depend on the caller's spelling
+  if (o.part && !(Number.isInteger(o.part.of) && o.part.of >= 1 && Number.isInteger(o.part.index) && o.part.index >= 0 && o.part.index < o.part.of)) {
+    throw new UserError(`--shard-index must be an integer in [0, ${o.part.of - 1}] for --num-shards ${o.part.of}, got ${o.part.index}`);
+  }
   const reads = [
     { flag: '--data', path: o.dataset.root },
     ...(o.teacher ? [{ flag: '--teacher', path: o.teacher }] : []),
@@ -195,9 +155,7 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
   const total = n * cfg.rounds;
   const numShards = Math.max(1, Math.ceil(total / cfg.shardSize));
   const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
-  const request = createHash('sha256')
-    .update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp, teacher: cams?.teacherFp ?? null }))
-    .digest('hex');
+  const request = requestHash(cfg, dsFp, cams?.teacherFp ?? null);
 
   if (state === 'resume-candidate' && prevRequest !== request) {
     throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
@@ -219,12 +177,13 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
     ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: cams?.teacherFp ?? null, dataset_fingerprint: dsFp, seed: cfg.seed })],
   ]);
   const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
-  const pool = makePool('compose-worker', o.workers ?? 2, Math.ceil(total / 16));
+  const pool = makePool('compose-worker', o.workers ?? 2, Math.ceil(total / 16 / (o.part?.of ?? 1)));
   const stats: ShardStats[] = [];
   let resumed = 0;
   let done = 0;
   try {
     for (let k = 0; k < numShards; k++) {
+      if (o.part && k % o.part.of !== o.part.index) continue; // another part's shard
       const first = k * cfg.shardSize;
       const last = Math.min(total, first + cfg.shardSize) - 1;
       const filename = shardName(k, numShards);
@@ -290,51 +249,17 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
     await pool.destroy();
   }
 
-  const byMethod: Record<string, number> = {};
-  for (const s of stats) for (const [m, k] of Object.entries(s.by_method)) byMethod[m] = (byMethod[m] ?? 0) + k;
-  const skippedAll = stats.flatMap((s) => s.skipped);
-  // Sources found unreadable at compose time (no CAM pass screened them: cutmix/mixup/none) are
-  // rejected sources too, once each, with their path and message.
-  const composeRejects = new Map<string, Reject>();
-  for (const k of skippedAll) if (!composeRejects.has(k.id)) composeRejects.set(k.id, { id: k.id, path: k.path, reason: k.reason as Reject['reason'], message: k.message });
-  const rejectedAll = [...sourceRejects, ...[...composeRejects.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))];
-  const count = (xs: { reason: string }[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x.reason] = (m[x.reason] ?? 0) + 1), m), {});
-  const manifest: Manifest = {
-    format: 'snapmix-shards',
-    format_version: SHARD_FORMAT_VERSION,
-    request,
-    config: cfg,
-    class_names: o.dataset.classNames,
-    dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
-    teacher: cams ? { fingerprint: cams.teacherFp } : null,
-    shards: stats.map(({ skipped: _s, by_method: _m, request: _r, ...e }) => e),
-    counts: {
-      planned: total,
-      written: stats.reduce((a, s) => a + s.rows, 0),
-      skipped: skippedAll.length,
-      skipped_by_reason: count(skippedAll),
-      rejected_sources: rejectedAll.length,
-      rejected_by_reason: count(rejectedAll),
-      by_method: byMethod,
-    },
+  const info: RunInfo = {
+    request, config: cfg, classNames: o.dataset.classNames, dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
+    teacher: cams ? cams.teacherFp : null, sourceRejects,
   };
-  await writeFileAtomic(path.join(o.out, 'rejects.jsonl'), [
-    ...sourceRejects.map((r) => JSON.stringify({ stage: 'cams', ...r })),
-    ...skippedAll.map((s) => JSON.stringify({ stage: 'compose', ...s })),
-  ].map((l) => l + '\n').join(''));
-  await writeFileAtomic(path.join(o.out, 'dataset_info.json'), JSON.stringify({
-    citation: '', description: `SnapMix-augmented samples (method ${cfg.method}) written by snapmix`, features: hfFeatures(o.dataset.classNames), homepage: '', license: '',
-  }, null, 2) + '\n');
-  await writeFileAtomic(path.join(o.out, 'state.json'), JSON.stringify({
-    _data_files: stats.map((s) => ({ filename: s.filename })),
-    _fingerprint: request.slice(0, 16),
-    _format_columns: null,
-    _format_kwargs: {},
-    _format_type: null,
-    _output_all_columns: false,
-    _split: null,
-  }, null, 2) + '\n');
-  const { sha256: manifestSha256 } = await writeFileAtomic(path.join(o.out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  if (o.part) {
+    // One part of a split run: its shards and accounts; 'snapmix merge' writes the manifest.
+    await writePart(o.out, { index: o.part.index, of: o.part.of }, numShards, info, stats);
+    const manifest = buildManifest(info, stats);
+    return { manifest, manifestSha256: '', seconds: (Date.now() - t0) / 1000, resumedShards: resumed, part: o.part };
+  }
+  const { manifest, manifestSha256 } = await writeOutputFiles(o.out, info, stats);
   if (manifest.counts.written === 0 && !o.allowEmpty) {
     const why = Object.entries(manifest.counts.skipped_by_reason).map(([k, v]) => `${v} ${k}`).join(', ') || 'no samples planned';
     throw new UserError(`${o.out}: 0 of ${total} samples written (${why}); see ${path.join(o.out, 'rejects.jsonl')}. Fix the sources, or pass --allow-empty to accept an empty output`);

@@ -1,0 +1,69 @@
+// The one resolver of a generate request: defaults, the schema check (schemas/config.schema.json), and
+// a canonical key order, so the request hash and the shard metadata never depend on how a caller (CLI,
+// config file, demo, refresh, benchmark, test) spelled the object.
+import { createHash } from 'node:crypto';
+import { DEFAULT_BETA, type Method, type PlanConfig } from '../mix/plan.js';
+import type { ImageFormat } from '../pool/tasks.js';
+import { SHARD_FORMAT_VERSION } from '../shards/schema.js';
+import { check } from '../util/schemas.js';
+import { UserError } from '../util/errors.js';
+
+export interface GenerateConfig {
+  method: Method;
+  rounds: number;
+  size: number;
+  resize: number;
+  crop: 'random' | 'center';
+  flip: boolean;
+  beta: number;
+  prob: number;
+  seed: number;
+  shardSize: number;
+  format: ImageFormat;
+  quality: number;
+}
+
+export const GENERATE_DEFAULTS = { method: 'snapmix' as Method, rounds: 1, size: 64, flip: true, prob: 1, seed: 0, shardSize: 1000, format: 'jpeg' as ImageFormat, quality: 90 };
+
+export type GenerateConfigInput = Partial<GenerateConfig>;
+
+/** Defaults filled in, checked against the schema (messages name the flag), keys in canonical order. */
+export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?: number; camBatch?: number } = {}): GenerateConfig {
+  const d = GENERATE_DEFAULTS;
+  const method = i.method ?? d.method;
+  const size = i.size ?? d.size;
+  const resize = i.resize ?? size;
+  const cfg: GenerateConfig = {
+    method,
+    rounds: i.rounds ?? d.rounds,
+    size,
+    resize,
+    crop: i.crop ?? (resize > size ? 'random' : 'center'),
+    flip: i.flip ?? d.flip,
+    beta: i.beta ?? DEFAULT_BETA[method],
+    prob: i.prob ?? d.prob,
+    seed: i.seed ?? d.seed,
+    shardSize: i.shardSize ?? d.shardSize,
+    format: i.format ?? d.format,
+    quality: i.quality ?? d.quality,
+  };
+  const kebab = {
+    method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
+    prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality,
+    ...(extra.workers !== undefined ? { workers: extra.workers } : {}), ...(extra.camBatch !== undefined ? { 'cam-batch': extra.camBatch } : {}),
+  };
+  const problems = check('config', kebab, '--');
+  if (problems.length) throw new UserError(problems.join('; '));
+  if (cfg.resize < cfg.size) throw new UserError(`--resize (${cfg.resize}) must be ≥ --size (${cfg.size})`);
+  return cfg;
+}
+
+/** The plan's part of a generate config (generate, replay and verify replay the same plan). */
+export function planConfigOf(c: GenerateConfig): PlanConfig {
+  return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip };
+}
+
+/** The request: what the output bytes are a function of (DESIGN §3), as one hash. */
+export function requestHash(cfg: GenerateConfig, datasetFp: string, teacherFp: string | null): string {
+  return createHash('sha256').update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp: datasetFp, teacher: teacherFp })).digest('hex');
+}

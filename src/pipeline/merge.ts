@@ -1,0 +1,89 @@
+// `snapmix merge PART... --out OUT`: join the parts of a split generate (each wrote shards k ≡ i mod K of
+// one request) into the output a single machine would have written: the same shard bytes, and a manifest
+// built by the same function from the same shard stats, so every file is byte-identical.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readPart, shardName, writeOutputFiles, type Manifest, type PartFile, type ShardStats } from '../shards/manifest.js';
+import { writeFileAtomic, exists } from '../util/fs.js';
+import { STATE_DIR, withOutput } from '../util/outdir.js';
+import { UserError } from '../util/errors.js';
+
+export interface MergeResult { manifest: Manifest; manifestSha256: string; parts: number }
+
+/** Read and cross-check the parts: one request, every index 0..K−1 once, every shard present and intact. */
+export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; stats: ShardStats[] }> {
+  if (!dirs.length) throw new UserError('merge needs the part directories: snapmix merge PART... --out OUT');
+  const parts = await Promise.all(dirs.map((d) => readPart(d)));
+  const first = parts[0];
+  parts.forEach((p, i) => {
+    if (p.info.request !== first.info.request) {
+      throw new UserError(`${dirs[i]} belongs to another request than ${dirs[0]} (${p.info.request.slice(0, 12)} ≠ ${first.info.request.slice(0, 12)}: other options, data or teacher); merge only parts of one generate command`);
+    }
+    if (p.part.of !== first.part.of) throw new UserError(`${dirs[i]} is part ${p.part.index} of ${p.part.of}, ${dirs[0]} part ${first.part.index} of ${first.part.of}`);
+  });
+  const K = first.part.of;
+  const seen = new Map<number, string>();
+  parts.forEach((p, i) => {
+    if (seen.has(p.part.index)) throw new UserError(`${dirs[i]} and ${seen.get(p.part.index)} are both part ${p.part.index} of ${K}`);
+    seen.set(p.part.index, dirs[i]);
+  });
+  const missing = Array.from({ length: K }, (_, i) => i).filter((i) => !seen.has(i));
+  if (missing.length) throw new UserError(`missing part(s) ${missing.join(', ')} of ${K}: run 'generate … --num-shards ${K} --shard-index ${missing[0]}' and pass its output too`);
+  const byShard = new Map<string, { st: ShardStats; dir: string }>();
+  parts.forEach((p, i) => p.shards.forEach((st) => byShard.set(st.filename, { st, dir: dirs[i] })));
+  const stats: ShardStats[] = [];
+  for (let k = 0; k < first.num_shards; k++) {
+    const name = shardName(k, first.num_shards);
+    const e = byShard.get(name);
+    if (!e) throw new UserError(`no part holds ${name} (part ${k % K} of ${K} is incomplete): rerun that part`);
+    const bytes = await fs.readFile(path.join(e.dir, name)).catch(() => undefined);
+    if (!bytes) throw new UserError(`${path.join(e.dir, name)} is missing: rerun part ${k % K}`);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== e.st.sha256) throw new UserError(`${path.join(e.dir, name)}: sha256 ${sha.slice(0, 12)}… does not match its part's record ${e.st.sha256.slice(0, 12)}…; the shard was changed or damaged: rerun part ${k % K}`);
+    stats.push(e.st);
+  }
+  return { parts, stats };
+}
+
+export async function merge(o: { parts: string[]; out: string; overwrite: boolean; log?: (l: string) => void }): Promise<MergeResult> {
+  const reads = o.parts.map((p) => ({ flag: 'PART', path: p }));
+  return withOutput({ out: o.out, kind: 'shards', command: 'merge', reads, overwrite: o.overwrite }, async (out) => {
+    const { parts, stats } = await checkParts(o.parts);
+    const info = parts[0].info;
+    if (out.state === 'ours') {
+      const prev = await fs.readFile(path.join(o.out, STATE_DIR, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined);
+      if (prev !== info.request && !o.overwrite) throw new UserError(`--out ${o.out} holds another run; pass --overwrite to replace it or choose another directory`);
+      await out.clear();
+    }
+    const dirOf = new Map<string, string>();
+    parts.forEach((p, i) => p.shards.forEach((st) => dirOf.set(st.filename, o.parts[i])));
+    await fs.mkdir(path.join(o.out, STATE_DIR), { recursive: true });
+    await writeFileAtomic(path.join(o.out, STATE_DIR, 'request.json'), JSON.stringify({ request: info.request, config: info.config }, null, 2) + '\n');
+    // CAMs a --teacher run computed are the same in every part: keep one copy, as a single run would.
+    if (await exists(path.join(o.parts[0], 'cams', 'cams.json'))) await fs.cp(path.join(o.parts[0], 'cams'), path.join(o.out, 'cams'), { recursive: true });
+    const sources = path.join(o.parts[0], STATE_DIR, 'sources.json');
+    if (await exists(sources)) await fs.copyFile(sources, path.join(o.out, STATE_DIR, 'sources.json'));
+    for (const st of stats) {
+      await fs.copyFile(path.join(dirOf.get(st.filename)!, st.filename), path.join(o.out, `${st.filename}.tmp-${process.pid}`));
+      await fs.rename(path.join(o.out, `${st.filename}.tmp-${process.pid}`), path.join(o.out, st.filename));
+      await writeFileAtomic(path.join(o.out, STATE_DIR, `${st.filename}.json`), JSON.stringify(st) + '\n');
+      o.log?.(`merge: ${st.filename} from ${dirOf.get(st.filename)}`);
+    }
+    const { manifest, manifestSha256 } = await writeOutputFiles(o.out, info, stats);
+    return { manifest, manifestSha256, parts: parts.length };
+  });
+}
+
+/** --shard-index from the flag, else from the array-job engine's variable (Kubernetes, Slurm, AWS Batch). */
+export function shardIndexFrom(flag: number | undefined, env: NodeJS.ProcessEnv = process.env): { index: number; from: string } | undefined {
+  if (flag !== undefined) return { index: flag, from: '--shard-index' };
+  for (const v of ['JOB_COMPLETION_INDEX', 'SLURM_ARRAY_TASK_ID', 'AWS_BATCH_JOB_ARRAY_INDEX']) {
+    const raw = env[v];
+    if (raw !== undefined && raw !== '') {
+      if (!/^\d+$/.test(raw)) throw new UserError(`${v}=${raw} is not a shard index (a non-negative integer)`);
+      return { index: Number(raw), from: v };
+    }
+  }
+  return undefined;
+}

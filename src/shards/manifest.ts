@@ -1,0 +1,155 @@
+// The output's accounts: per-shard stats (the commit markers), the manifest, the HF files and the part
+// file of a split run. One function builds the manifest from shard stats, so a single run and a merge of
+// parts write the same bytes.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { GenerateConfig } from '../pipeline/config.js';
+import type { Reject } from '../pool/tasks.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { STATE_DIR } from '../util/outdir.js';
+import { UserError } from '../util/errors.js';
+import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
+
+export interface ShardEntry {
+  filename: string;
+  first_index: number;
+  last_index: number;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface SkippedSample { index: number; id: string; path: string; reason: string; message: string }
+
+export interface ShardStats extends ShardEntry {
+  /** The request this shard belongs to: a resume uses only markers of its own request. */
+  request: string;
+  skipped: SkippedSample[];
+  /** Planned samples per method in this shard (the manifest sums them; no re-planning). */
+  by_method: Record<string, number>;
+}
+
+export interface Manifest {
+  format: 'snapmix-shards';
+  format_version: number;
+  request: string;
+  config: GenerateConfig;
+  class_names: string[];
+  dataset: { fingerprint: string; format: string; sources: number };
+  teacher: { fingerprint: string } | null;
+  shards: ShardEntry[];
+  counts: {
+    planned: number;
+    written: number;
+    skipped: number;
+    skipped_by_reason: Record<string, number>;
+    rejected_sources: number;
+    rejected_by_reason: Record<string, number>;
+    by_method: Record<string, number>;
+  };
+}
+
+/** What a run is, independent of how it was split: the manifest's header and the CAM-stage rejects. */
+export interface RunInfo {
+  request: string;
+  config: GenerateConfig;
+  classNames: string[];
+  dataset: { fingerprint: string; format: string; sources: number };
+  teacher: string | null;
+  sourceRejects: Reject[];
+}
+
+const pad5 = (n: number) => String(n).padStart(5, '0');
+export const shardName = (k: number, n: number) => `data-${pad5(k)}-of-${pad5(n)}.arrow`;
+
+const byId = (x: { id: string }, y: { id: string }) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+const count = (xs: { reason: string }[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x.reason] = (m[x.reason] ?? 0) + 1), m), {});
+
+function rejectedSources(info: RunInfo, skipped: SkippedSample[]): Reject[] {
+  // Sources found unreadable at compose time (no CAM pass screened them: cutmix/mixup/none) are
+  // rejected sources too, once each, with their path and message.
+  const seen = new Map<string, Reject>();
+  for (const k of skipped) if (!seen.has(k.id)) seen.set(k.id, { id: k.id, path: k.path, reason: k.reason as Reject['reason'], message: k.message });
+  return [...info.sourceRejects, ...[...seen.values()].sort(byId)];
+}
+
+/** The manifest of the shards in stats (in shard order). */
+export function buildManifest(info: RunInfo, stats: ShardStats[]): Manifest {
+  const byMethod: Record<string, number> = {};
+  for (const s of stats) for (const [m, k] of Object.entries(s.by_method)) byMethod[m] = (byMethod[m] ?? 0) + k;
+  const skipped = stats.flatMap((s) => s.skipped);
+  const rejected = rejectedSources(info, skipped);
+  return {
+    format: 'snapmix-shards',
+    format_version: SHARD_FORMAT_VERSION,
+    request: info.request,
+    config: info.config,
+    class_names: info.classNames,
+    dataset: info.dataset,
+    teacher: info.teacher ? { fingerprint: info.teacher } : null,
+    shards: stats.map(({ skipped: _s, by_method: _m, request: _r, ...e }) => e),
+    counts: {
+      planned: info.dataset.sources * info.config.rounds,
+      written: stats.reduce((a, s) => a + s.rows, 0),
+      skipped: skipped.length,
+      skipped_by_reason: count(skipped),
+      rejected_sources: rejected.length,
+      rejected_by_reason: count(rejected),
+      by_method: byMethod,
+    },
+  };
+}
+
+/** rejects.jsonl, dataset_info.json, state.json and, last, manifest.json. */
+export async function writeOutputFiles(dir: string, info: RunInfo, stats: ShardStats[]): Promise<{ manifest: Manifest; manifestSha256: string }> {
+  const manifest = buildManifest(info, stats);
+  await writeFileAtomic(path.join(dir, 'rejects.jsonl'), [
+    ...info.sourceRejects.map((r) => JSON.stringify({ stage: 'cams', ...r })),
+    ...stats.flatMap((s) => s.skipped).map((s) => JSON.stringify({ stage: 'compose', ...s })),
+  ].map((l) => l + '\n').join(''));
+  await writeFileAtomic(path.join(dir, 'dataset_info.json'), JSON.stringify({
+    citation: '', description: `SnapMix-augmented samples (method ${info.config.method}) written by snapmix`, features: hfFeatures(info.classNames), homepage: '', license: '',
+  }, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, 'state.json'), JSON.stringify({
+    _data_files: stats.map((s) => ({ filename: s.filename })),
+    _fingerprint: info.request.slice(0, 16),
+    _format_columns: null,
+    _format_kwargs: {},
+    _format_type: null,
+    _output_all_columns: false,
+    _split: null,
+  }, null, 2) + '\n');
+  const { sha256 } = await writeFileAtomic(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return { manifest, manifestSha256: sha256 };
+}
+
+export const PART_FILE = 'part.json';
+
+export interface PartFile {
+  format: 'snapmix-part';
+  version: 1;
+  part: { index: number; of: number };
+  num_shards: number;
+  info: RunInfo;
+  shards: ShardStats[];
+}
+
+/** The commit marker of one part of a split run (written last). */
+export async function writePart(dir: string, part: { index: number; of: number }, numShards: number, info: RunInfo, stats: ShardStats[]): Promise<void> {
+  const p: PartFile = { format: 'snapmix-part', version: 1, part, num_shards: numShards, info, shards: stats };
+  await writeFileAtomic(path.join(dir, STATE_DIR, PART_FILE), JSON.stringify(p) + '\n');
+}
+
+export async function readPart(dir: string): Promise<PartFile> {
+  const file = path.join(dir, STATE_DIR, PART_FILE);
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) throw new UserError(`${dir} is not a finished part of a split generate (no ${STATE_DIR}/${PART_FILE}); rerun its 'generate … --num-shards K --shard-index I' to finish it`);
+  let p: PartFile;
+  try {
+    p = JSON.parse(text) as PartFile;
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); rerun that part`);
+  }
+  if (p.format !== 'snapmix-part' || p.version !== 1) throw new UserError(`${file} is not a snapmix part file`);
+  return p;
+}
