@@ -3,6 +3,7 @@
 import { cropFlip } from '../image/crop.js';
 import { upsampleBilinear } from '../cam/upsample.js';
 import { boxArea, normaliseInPlace } from '../cam/spm.js';
+import { upsampled, viewSpmStats, type UpsampledCam } from '../cam/view-spm.js';
 import type { SamplePlan } from './plan.js';
 import { blend, pasteResized, pasteSameBox } from './pixels.js';
 import { cutmixWeights, mixupWeights, NO_MIX, snapmixWeights, statsFromMap, type SpmStats, type Weights } from './labels.js';
@@ -13,6 +14,8 @@ export interface SourceView {
   /** Raw CAM of the true class at feature resolution (needed for snapmix only). */
   cam?: { data: ArrayLike<number>; h: number; w: number };
   label: number;
+  /** The CAM prepared for O(h·w) view masses (made once per source per task when absent). */
+  up?: UpsampledCam;
 }
 
 export interface Composed {
@@ -20,7 +23,10 @@ export interface Composed {
   weights: Weights;
 }
 
-/** The SPM statistics of a view: CAM upsampled to R×R, cropped/flipped like the pixels, normalised. */
+/**
+ * The SPM statistics of a view, densely: CAM upsampled to R×R, cropped/flipped like the pixels,
+ * normalised. The reference the fast path (viewSpmStats) is tested against; inspect and preview use it.
+ */
 export function viewSpm(cam: { data: ArrayLike<number>; h: number; w: number }, R: number, view: SamplePlan['viewA']): SpmStats {
   const up = upsampleBilinear(cam.data, cam.h, cam.w, R, R);
   const v = cropFlip(up, R, 1, view, (n) => new Float64Array(n));
@@ -49,7 +55,9 @@ export function composeSample(plan: SamplePlan, R: number, A: SourceView, B: Sou
     case 'snapmix': {
       if (!A.cam || !B.cam) throw new Error('snapmix needs the CAMs of both sources');
       const vb = cropFlip(B.rgb, R, 3, plan.viewB, (n) => new Uint8Array(n));
-      const w = snapmixWeights(viewSpm(A.cam, R, plan.viewA), plan.boxA, viewSpm(B.cam, R, plan.viewB), plan.boxB, A.label === B.label);
+      const ua = A.up ?? upsampled(A.cam.data, A.cam.h, A.cam.w, R);
+      const ub = B.up ?? upsampled(B.cam.data, B.cam.h, B.cam.w, R);
+      const w = snapmixWeights(viewSpmStats(ua, plan.viewA), plan.boxA, viewSpmStats(ub, plan.viewB), plan.boxB, A.label === B.label);
       const empty = boxArea(plan.boxA) === 0 || boxArea(plan.boxB) === 0;
       return { pixels: empty ? va : pasteResized(va, vb, S, plan.boxA, plan.boxB), weights: w };
     }

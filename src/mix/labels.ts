@@ -9,12 +9,12 @@ export interface Weights {
 }
 
 export interface SpmStats {
-  /** Integral image of the SPM (or of any non-negative map: the tests also use part masks). */
-  integral: Float64Array;
   W: number;
   H: number;
   /** Total mass (1 for an SPM; NaN for a constant CAM). */
   total: number;
+  /** Mass inside a box of the view (from an integral image, or analytically: src/cam/view-spm.ts). */
+  boxMass(b: Box): number;
 }
 
 /**
@@ -25,8 +25,8 @@ export interface SpmStats {
 export function snapmixWeights(a: SpmStats, boxA: Box, b: SpmStats, boxB: Box, sameLabel: boolean): Weights {
   const areaWeight = 1 - boxArea(boxA) / (a.W * a.H);
   if (boxArea(boxA) === 0 || boxArea(boxB) === 0) return { weightA: 1, weightB: 0, areaWeight: 1 };
-  let ra = 1 - boxSum(a.integral, a.W, boxA) / (a.total + 1e-8);
-  let rb = boxSum(b.integral, b.W, boxB) / (b.total + 1e-8);
+  let ra = 1 - a.boxMass(boxA) / (a.total + 1e-8);
+  let rb = b.boxMass(boxB) / (b.total + 1e-8);
   if (sameLabel) {
     const tmp = ra;
     ra += rb;
@@ -52,7 +52,7 @@ export const NO_MIX: Weights = { weightA: 1, weightB: 0, areaWeight: 1 };
 
 export function statsFromMap(map: ArrayLike<number>, W: number, H: number): SpmStats {
   const I = integralImage(map, H, W);
-  return { integral: I, W, H, total: I[I.length - 1] };
+  return { W, H, total: I[I.length - 1], boxMass: (b) => boxSum(I, W, b) };
 }
 
 /** Dense target rho_a·e_a + rho_b·e_b (labels may coincide: the weights then add). */

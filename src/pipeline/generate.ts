@@ -5,16 +5,18 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Dataset, DatasetRecord } from '../data/types.js';
-import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
+import { datasetFingerprint } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
 import { describeTeacher } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
 import { camOf, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
 import { planSample, type SamplePlan } from '../mix/plan.js';
-import { planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig } from './config.js';
+import { planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
 import { makePool } from '../pool/pools.js';
-import type { ComposedRow, ComposeSource, ComposeTask, Reject } from '../pool/tasks.js';
+import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, Reject } from '../pool/tasks.js';
+import type { Piscina } from 'piscina';
+import { createSourceCache, defaultCacheMem, disposeSourceCache, slotBytes, type SourceCacheRef } from '../image/source-cache.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
 import { buildManifest, shardName, writeOutputFiles, writePart, type Manifest, type RunInfo, type ShardStats } from '../shards/manifest.js';
 import { recordBatch, streamBytes } from '../shards/ipc.js';
@@ -25,7 +27,8 @@ import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
 export type { GenerateConfig } from './config.js';
 
 export interface GenerateOptions {
-  config: GenerateConfig;
+  /** Resolved by resolveGenerateConfig: defaults, schema check, canonical key order. */
+  config: GenerateConfigInput;
   dataset: Dataset;
   records: DatasetRecord[];
   teacher?: string;
@@ -37,6 +40,8 @@ export interface GenerateOptions {
   camBatch: number;
   strict: boolean;
   overwrite: boolean;
+  /** Bytes of decoded sources kept in memory; past it they spill to a file in OUT (default: defaultCacheMem()). */
+  cacheMem?: number;
   /** Write only shards k ≡ index (mod of), and a part file instead of the manifest (merge joins parts). */
   part?: { index: number; of: number };
   /** Accept an output with 0 written rows (otherwise an error once the manifest is written). */
@@ -110,7 +115,7 @@ export interface GenerateResult {
 
 /** The output guard and lock (src/util/outdir.ts) around one run; see README "Safety". */
 export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
-  const o = { ...opts, config: resolveGenerateConfig(opts.config) }; // canonical keys: the hash and metadata must not depend on the caller's spelling
+  const o: Resolved = { ...opts, config: resolveGenerateConfig(opts.config) }; // canonical keys: the hash and metadata must not depend on the caller's spelling
   if (o.part && !(Number.isInteger(o.part.of) && o.part.of >= 1 && Number.isInteger(o.part.index) && o.part.index >= 0 && o.part.index < o.part.of)) {
     throw new UserError(`--shard-index must be an integer in [0, ${o.part.of - 1}] for --num-shards ${o.part.of}, got ${o.part.index}`);
   }
@@ -134,7 +139,9 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   });
 }
 
-async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
+type Resolved = GenerateOptions & { config: GenerateConfig };
+
+async function run(o: Resolved, out: Output): Promise<GenerateResult> {
   const t0 = Date.now();
   const cfg = o.config;
   const stateDir = path.join(o.out, STATE_DIR);
@@ -142,83 +149,84 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
     ? await fs.readFile(path.join(stateDir, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined)
     : undefined;
   const state = out.state !== 'ours' ? 'empty' : o.overwrite ? 'overwrite' : prevRequest ? 'resume-candidate' : 'empty';
-  const allSha = await hashFiles(o.records);
-  const cams = await resolveCams(o, allSha, state === 'resume-candidate');
-
-  // Sources: every training record, less those the CAM pass rejected (snapmix needs their CAMs).
-  const camRow = new Map<string, number>();
-  cams?.set.ids.forEach((id, i) => camRow.set(id, i));
-  const sources = cams ? o.records.filter((r) => camRow.has(r.id)) : o.records;
-  const sourceRejects: Reject[] = cams ? cams.rejects : [];
-  const n = sources.length;
-  if (n < 2 && cfg.method !== 'none') throw new UserError(`mixing needs at least 2 readable source images, found ${n}`);
-  const total = n * cfg.rounds;
-  const numShards = Math.max(1, Math.ceil(total / cfg.shardSize));
-  const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
-  const request = requestHash(cfg, dsFp, cams?.teacherFp ?? null);
-
-  if (state === 'resume-candidate' && prevRequest !== request) {
-    throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
-  }
-  // Every check has passed: only now is anything in OUT removed or written.
-  if (state === 'overwrite' || (out.state === 'ours' && state === 'empty')) await out.clear();
-  if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
-  await fs.mkdir(stateDir, { recursive: true });
-  await writeFileAtomic(path.join(stateDir, 'request.json'), JSON.stringify({ request, config: cfg }, null, 2) + '\n');
-  // Where the sources live, for preview/inspect (kept out of the manifest: paths are machine-specific).
-  await writeFileAtomic(path.join(stateDir, 'sources.json'), JSON.stringify({
-    data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
-  }, null, 2) + '\n');
-
-  const plan = planConfigOf(cfg);
-  const C = o.dataset.classNames.length;
-  const schemaMeta = new Map([
-    ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],
-    ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: cams?.teacherFp ?? null, dataset_fingerprint: dsFp, seed: cfg.seed })],
-  ]);
-  const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
-  const pool = makePool('compose-worker', o.workers ?? 2, Math.ceil(total / 16 / (o.part?.of ?? 1)));
-  const stats: ShardStats[] = [];
-  let resumed = 0;
-  let done = 0;
+  const pool = makePool('compose-worker', o.workers ?? 2, Infinity);
+  const spill = path.join(o.out, `${SPILL_NAME}.tmp-${process.pid}`);
+  const cache = await createSourceCache(o.records.length, cfg.resize, o.cacheMem ?? defaultCacheMem(), spill);
+  if (cache.kind === 'file') o.log?.(`generate: sources (${((o.records.length * slotBytes(cfg.resize)) / 2 ** 30).toFixed(1)} GiB at ${cfg.resize} px) exceed --cache-mem; spilled to ${spill}`);
   try {
-    for (let k = 0; k < numShards; k++) {
-      if (o.part && k % o.part.of !== o.part.index) continue; // another part's shard
+    // One read per source: hash (the dataset fingerprint) and decode into the cache, in the pool.
+    const { sha256: allSha, rejects: decodeRejects } = await fillSourceCache(pool, cache, o);
+    const cams = await resolveCams(o, allSha, state === 'resume-candidate');
+    // Sources: every training record, less those the CAM pass rejected (snapmix needs their CAMs).
+    const camRow = new Map<string, number>();
+    cams?.set.ids.forEach((id, i) => camRow.set(id, i));
+    const slots = o.records.map((_, i) => i).filter((i) => !cams || camRow.has(o.records[i].id));
+    const sources = slots.map((i) => o.records[i]);
+    const sourceRejects: Reject[] = cams ? cams.rejects : [];
+    const n = sources.length;
+    if (n < 2 && cfg.method !== 'none') throw new UserError(`mixing needs at least 2 readable source images, found ${n}`);
+    if (o.strict) {
+      const bad = slots.map((i) => decodeRejects[i]).find((r) => r);
+      if (bad) throw new StrictError(`--strict: ${bad.path} is ${bad.reason} (${bad.message}); fix or remove it, or drop --strict`);
+    }
+    const total = n * cfg.rounds;
+    const numShards = Math.max(1, Math.ceil(total / cfg.shardSize));
+    const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
+    const request = requestHash(cfg, dsFp, cams?.teacherFp ?? null);
+
+    if (state === 'resume-candidate' && prevRequest !== request) {
+      throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
+    }
+    // Every check has passed: only now is anything in OUT removed or written.
+    if (state === 'overwrite' || (out.state === 'ours' && state === 'empty')) await out.clear([path.basename(spill)]);
+    if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
+    await fs.mkdir(stateDir, { recursive: true });
+    await writeFileAtomic(path.join(stateDir, 'request.json'), JSON.stringify({ request, config: cfg }, null, 2) + '\n');
+    // Where the sources live, for preview/inspect (kept out of the manifest: paths are machine-specific).
+    await writeFileAtomic(path.join(stateDir, 'sources.json'), JSON.stringify({
+      data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
+    }, null, 2) + '\n');
+
+    const plan = planConfigOf(cfg);
+    const C = o.dataset.classNames.length;
+    const schemaMeta = new Map([
+      ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],
+      ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: cams?.teacherFp ?? null, dataset_fingerprint: dsFp, seed: cfg.seed })],
+    ]);
+    const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
+    const source = (j: number): ComposeSource => {
+      const r = sources[j];
+      const row = camRow.get(r.id);
+      const c = cams && row !== undefined ? camOf(cams.set, row) : undefined;
+      return { id: r.id, label: r.label, slot: slots[j], reject: decodeRejects[slots[j]] ?? undefined, cam: c ? { ...c, data: c.data.slice() } : undefined };
+    };
+    let done = 0;
+    /** Start composing shard k in the pool; resolves to its rows and skipped samples. */
+    const compose = (k: number) => {
       const first = k * cfg.shardSize;
       const last = Math.min(total, first + cfg.shardSize) - 1;
-      const filename = shardName(k, numShards);
-      const statsFile = path.join(stateDir, `${filename}.json`);
-      const prev = await fs.readFile(statsFile, 'utf8').then((t) => JSON.parse(t) as ShardStats, () => undefined);
-      if (prev && prev.request === request && (await fileSha(path.join(o.out, filename))) === prev.sha256) {
-        stats.push(prev);
-        resumed++;
-        done += last - first + 1;
-        o.onProgress?.('generate', done, total);
-        continue;
-      }
       const plans: SamplePlan[] = [];
       for (let g = first; g <= last; g++) plans.push(planSample(plan, Math.floor(g / n), g % n, n));
       const tasks: Promise<ComposedRow[]>[] = [];
-      const CHUNK = 16;
-      for (let s = 0; s < plans.length; s += CHUNK) {
-        const chunk = plans.slice(s, s + CHUNK);
+      for (let s = 0; s < plans.length; s += COMPOSE_CHUNK) {
+        const chunk = plans.slice(s, s + COMPOSE_CHUNK);
         const srcs: Record<number, ComposeSource> = {};
-        for (const p of chunk) {
-          for (const j of [p.a, p.b]) {
-            if (srcs[j]) continue;
-            const r = sources[j];
-            const row = camRow.get(r.id);
-            srcs[j] = { id: r.id, path: r.path, label: r.label, cam: cams && row !== undefined ? { ...camOf(cams.set, row), data: camOf(cams.set, row).data.slice() } : undefined };
-          }
-        }
-        const task: ComposeTask = { plans: chunk, sources: srcs, resize: cfg.resize, format: cfg.format, quality: cfg.quality };
+        for (const p of chunk) for (const j of [p.a, p.b]) srcs[j] ??= source(j);
+        const task: ComposeTask = { plans: chunk, sources: srcs, cache, format: cfg.format, quality: cfg.quality };
         tasks.push(pool.run(task).then((rows: ComposedRow[]) => {
           done += rows.length;
           o.onProgress?.('generate', done, total);
           return rows;
         }));
       }
-      const composed = (await Promise.all(tasks)).flat();
+      const composed = Promise.all(tasks).then((r) => r.flat());
+      composed.catch(() => {}); // awaited in write(); a failure elsewhere must not leave it unhandled
+      return { k, first, last, plans, composed };
+    };
+    /** Build, write and commit shard k (the stats marker last). */
+    const write = async (job: ReturnType<typeof compose>): Promise<ShardStats> => {
+      const composed = await job.composed;
+      const filename = shardName(job.k, numShards);
       const rows: ShardRow[] = [];
       const skipped: ShardStats['skipped'] = [];
       for (const c of composed) {
@@ -240,14 +248,32 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
       const bytes = streamBytes([recordBatch(fields, columns, schemaMeta)]);
       const written = await writeFileAtomic(path.join(o.out, filename), bytes);
       const byMethod: Record<string, number> = {};
-      for (const p of plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
-      const st: ShardStats = { filename, first_index: first, last_index: last, rows: rows.length, ...written, request, skipped, by_method: byMethod };
-      await writeFileAtomic(statsFile, JSON.stringify(st) + '\n'); // the commit marker, written last
-      stats.push(st);
+      for (const p of job.plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
+      const st: ShardStats = { filename, first_index: job.first, last_index: job.last, rows: rows.length, ...written, request, skipped, by_method: byMethod };
+      await writeFileAtomic(path.join(stateDir, `${filename}.json`), JSON.stringify(st) + '\n'); // the commit marker, written last
+      return st;
+    };
+
+    const stats: ShardStats[] = [];
+    let resumed = 0;
+    // Two shards in flight: the pool composes shard k+1 while the main thread builds and writes shard k.
+    const inFlight: ReturnType<typeof compose>[] = [];
+    for (let k = 0; k < numShards; k++) {
+      if (o.part && k % o.part.of !== o.part.index) continue; // another part's shard
+      const filename = shardName(k, numShards);
+      const prev = await fs.readFile(path.join(stateDir, `${filename}.json`), 'utf8').then((t) => JSON.parse(t) as ShardStats, () => undefined);
+      if (prev && prev.request === request && (await fileSha(path.join(o.out, filename))) === prev.sha256) {
+        while (inFlight.length) stats.push(await write(inFlight.shift()!));
+        stats.push(prev);
+        resumed++;
+        done += prev.last_index - prev.first_index + 1;
+        o.onProgress?.('generate', done, total);
+        continue;
+      }
+      inFlight.push(compose(k));
+      if (inFlight.length >= 2) stats.push(await write(inFlight.shift()!));
     }
-  } finally {
-    await pool.destroy();
-  }
+    while (inFlight.length) stats.push(await write(inFlight.shift()!));
 
   const info: RunInfo = {
     request, config: cfg, classNames: o.dataset.classNames, dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
@@ -265,6 +291,33 @@ async function run(o: GenerateOptions, out: Output): Promise<GenerateResult> {
     throw new UserError(`${o.out}: 0 of ${total} samples written (${why}); see ${path.join(o.out, 'rejects.jsonl')}. Fix the sources, or pass --allow-empty to accept an empty output`);
   }
   return { manifest, manifestSha256, seconds: (Date.now() - t0) / 1000, resumedShards: resumed };
+  } finally {
+    await pool.destroy();
+    await disposeSourceCache(cache);
+  }
+}
+
+const COMPOSE_CHUNK = 16;
+const SPILL_NAME = '.snapmix-sources';
+
+/** The source-cache pass: every record read once, hashed and decoded into its slot, in the pool. */
+async function fillSourceCache(pool: Piscina, cache: SourceCacheRef, o: Resolved): Promise<{ sha256: string[]; rejects: (Reject | null)[] }> {
+  const sha256: string[] = new Array(o.records.length);
+  const rejects: (Reject | null)[] = new Array(o.records.length);
+  let done = 0;
+  const tasks: Promise<void>[] = [];
+  for (let s = 0; s < o.records.length; s += 8) {
+    const items = o.records.slice(s, s + 8).map((r, k) => ({ slot: s + k, id: r.id, path: r.path }));
+    const task: DecodeSourcesTask = { cache, items };
+    tasks.push(pool.run(task, { name: 'decodeSources' }).then((r: DecodeSourcesResult) => {
+      r.sha256.forEach((h, k) => (sha256[s + k] = h));
+      r.rejects.forEach((x, k) => (rejects[s + k] = x));
+      done += items.length;
+      o.onProgress?.('sources', done, o.records.length);
+    }));
+  }
+  await Promise.all(tasks);
+  return { sha256, rejects };
 }
 
 async function fileSha(file: string): Promise<string> {

@@ -1,6 +1,7 @@
 // Task and result types crossing the worker boundary (structured-cloned; typed arrays transferred).
 import type { BackendChoice } from '../model/backend.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
+import type { SourceCacheRef } from '../image/source-cache.js';
 import type { SamplePlan } from '../mix/plan.js';
 import type { Weights } from '../mix/labels.js';
 
@@ -39,8 +40,11 @@ export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
 export interface ComposeSource {
   id: string;
-  path: string;
   label: number;
+  /** Its slot in the source cache (the decoded R×R pixels). */
+  slot: number;
+  /** Set when the cache pass could not read or decode it: every sample using it is skipped. */
+  reject?: Reject;
   cam?: { data: Float32Array; h: number; w: number };
 }
 
@@ -48,9 +52,22 @@ export interface ComposeTask {
   plans: SamplePlan[];
   /** Sources the plans use, keyed by source index. */
   sources: Record<number, ComposeSource>;
-  resize: number;
+  cache: SourceCacheRef;
   format: ImageFormat;
   quality: number;
+}
+
+/** The source-cache pass: read, hash and decode each item into its slot. */
+export interface DecodeSourcesTask {
+  cache: SourceCacheRef;
+  items: { slot: number; id: string; path: string }[];
+}
+
+export interface DecodeSourcesResult {
+  /** Per item: sha256 of the file ('' when unreadable). */
+  sha256: string[];
+  /** Per item: why it is unusable, or null. */
+  rejects: (Reject | null)[];
 }
 
 export interface ComposedRow {

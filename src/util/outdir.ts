@@ -103,8 +103,8 @@ export interface Output {
   /** The state found under the lock. */
   state: OutState;
   lock: Lock;
-  /** Remove everything in the directory but the lock (only ever called on 'ours' or 'empty'). */
-  clear(): Promise<void>;
+  /** Remove everything in the directory but the lock and keep (only ever called on 'ours' or 'empty'). */
+  clear(keep?: string[]): Promise<void>;
   /** Release the lock; a directory this run created and left empty is removed again. */
   release(): Promise<void>;
 }
@@ -140,8 +140,8 @@ export async function openOutput(o: { out: string; kind: OutputKind; command: st
       dir: o.out,
       state,
       lock,
-      clear: async () => {
-        for (const e of await fs.readdir(o.out)) if (e !== LOCK_FILE) await fs.rm(path.join(o.out, e), { recursive: true, force: true });
+      clear: async (keep: string[] = []) => {
+        for (const e of await fs.readdir(o.out)) if (e !== LOCK_FILE && !keep.includes(e)) await fs.rm(path.join(o.out, e), { recursive: true, force: true });
         await markOutput(o.out, o.kind);
       },
       release,
