@@ -133,3 +133,23 @@ test('compose: snapmix pastes B[boxB] into A[boxA] and labels by the views\' SPM
   close(out.weights.weightB, 1 - out.weights.areaWeight, 1e-12);
   close(out.weights.areaWeight, 1 - 64 / 256);
 });
+
+test('pasting straight from the source through B\'s view equals cropping the view first, flipped or not', async () => {
+  const { cropFlip } = await import('../src/image/crop.js');
+  const { pasteResizedInto } = await import('../src/mix/pixels.js');
+  fc.assert(
+    fc.property(fc.integer({ min: 4, max: 20 }), fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.array(fc.nat(), { minLength: 10, maxLength: 10 }), (S, extra, flip, r) => {
+      const R = S + extra;
+      const src = Uint8Array.from({ length: R * R * 3 }, (_, i) => (i * 31 + r[0]) & 255);
+      const a = Uint8Array.from({ length: S * S * 3 }, (_, i) => (i * 7) & 255);
+      const view = { x0: r[1] % (extra + 1), y0: r[2] % (extra + 1), size: S, flip };
+      const box = (p: number, q: number, u: number, v: number): Box => { const x1 = p % S; const y1 = q % S; return [x1, y1, x1 + 1 + (u % (S - x1)), y1 + 1 + (v % (S - y1))]; };
+      const boxA = box(r[3], r[4], r[5], r[6]);
+      const boxB = box(r[7], r[8], r[9], r[3] + 1);
+      const viaCrop = pasteResized(a, cropFlip(src, R, 3, view, (n) => new Uint8Array(n)), S, boxA, boxB);
+      const direct = pasteResizedInto(a.slice(), src, S, boxA, boxB, { width: R, x0: view.x0, y0: view.y0, flip });
+      return Buffer.from(viaCrop).equals(Buffer.from(direct));
+    }),
+    { numRuns: 200, seed: 5 },
+  );
+});

@@ -9,7 +9,8 @@ import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
 import { withOutput } from '../util/outdir.js';
-import { checkWorkers, startTeacherBackend, withBackend, withDataFormat, withOnnxHead, withQuiet } from './common.js';
+import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withOnnxHead, withQuiet, withSplit } from './common.js';
+import { sliceOf, writeCamsPart } from '../pipeline/merge.js';
 
 export const command = 'cams';
 export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
@@ -24,7 +25,7 @@ export function withCamOptions<T>(y: Argv<T>) {
 }
 
 export function builder(y: Argv) {
-  return withCamOptions(withQuiet(withDataFormat(withBackend(y))))
+  return withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y)))))
     .option('data', { type: 'string', demandOption: true, describe: 'dataset (ImageFolder, CUB-200-2011, or manifest)' })
     .option('teacher', { type: 'string', demandOption: true, describe: 'teacher: a tfjs LayersModel directory or an ONNX file (MODEL.onnx, with its sidecar)' })
     .option('out', { type: 'string', demandOption: true, describe: 'CAM cache directory to write' })
@@ -38,8 +39,11 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   if (a.workers !== undefined) checkWorkers(a.workers);
   if (!Number.isInteger(a.camBatch) || a.camBatch < 1 || a.camBatch > 1024) throw new UserError(`--cam-batch must be an integer in [1, 1024], got ${a.camBatch}`);
   const dataset = await openDataset(a.data, a.dataFormat);
-  const records = splitRecords(dataset, a.split);
-  if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
+  const all = splitRecords(dataset, a.split);
+  if (!all.length) throw new UserError(`${a.data} has no ${a.split} images`);
+  // One part of a split pass: a contiguous slice of the records; 'snapmix merge' joins the parts in order.
+  const part = partFrom(a.numShards, a.shardIndex, 'cams');
+  const records = part ? all.slice(...sliceOf(all.length, part)) : all;
   const reads = [{ flag: '--data', path: dataset.root }, { flag: '--teacher', path: a.teacher }];
   // Lock (and so prove OUT writable) before the long teacher pass, not after it.
   await withOutput({ out: a.out, kind: 'cams', command: 'cams', reads, overwrite: a.overwrite }, async (out) => {
@@ -61,14 +65,15 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     }
     const bar = createProgress('cams', records.length, { quiet: a.quiet });
     const t0 = Date.now();
-    const { set, meta, rejects } = await extractCams({
+    const { set, meta, rejects, allSha } = await extractCams({
       dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
       ...head, provider, onProgress: (d) => bar.update(d),
     });
     bar.stop();
     if (out.state === 'ours') await out.clear();
     await writeCamCache(a.out, set, meta, rejects);
+    if (part) await writeCamsPart(a.out, part, all.length, records, allSha, meta);
     const s = (Date.now() - t0) / 1000;
-    console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w}) in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
+    console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w})${part ? ` (part ${part.index} of ${part.of}: records ${sliceOf(all.length, part).join('..')})` : ''} in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
   });
 }

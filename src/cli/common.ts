@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { chooseProvider, isOnnx, providerLine, type OrtProvider } from '../model/onnx-teacher.js';
 import { decodeModel } from '../model/onnx-graph.js';
+import { shardIndexFrom } from '../pipeline/merge.js';
 
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
@@ -58,6 +59,26 @@ export function withOnnxHead<T>(y: Argv<T>) {
     .option('feature-tensor', { type: 'string', describe: 'ONNX teacher: the 4-D feature tensor of the CAM (default: the input of the last global average pool before the classifier)' })
     .option('classifier-node', { type: 'string', describe: 'ONNX teacher: the Gemm/MatMul classifier node (default: found after that pool)' })
     .option('teacher-config', { type: 'string', describe: 'ONNX teacher: preprocessing sidecar (default MODEL.json beside MODEL.onnx, else teacher.json there; schemas/teacher.schema.json)' });
+}
+
+export function withSplit<T>(y: Argv<T>) {
+  return y
+    .option('num-shards', { type: 'number', describe: 'split the run into K parts (one per machine or array task); join them with snapmix merge' })
+    .option('shard-index', { type: 'number', describe: 'which part to write, 0..K−1 (default: $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $AWS_BATCH_JOB_ARRAY_INDEX)' });
+}
+
+/** --num-shards K with --shard-index (or the array-job variable): this run's part; neither: the whole run. */
+export function partFrom(numShards: number | undefined, shardIndex: number | undefined, command: string): { index: number; of: number } | undefined {
+  if (numShards === undefined) {
+    if (shardIndex !== undefined) throw new UserError('--shard-index needs --num-shards K');
+    return undefined;
+  }
+  if (!Number.isInteger(numShards) || numShards < 1 || numShards > 100000) throw new UserError(`--num-shards must be an integer in [1, 100000], got ${numShards}`);
+  const idx = shardIndexFrom(shardIndex);
+  if (!idx) throw new UserError('--num-shards needs --shard-index I (or $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID, $AWS_BATCH_JOB_ARRAY_INDEX)');
+  if (!Number.isInteger(idx.index) || idx.index < 0 || idx.index >= numShards) throw new UserError(`${idx.from} must be an integer in [0, ${numShards - 1}] for --num-shards ${numShards}, got ${idx.index}`);
+  if (idx.from !== '--shard-index') console.error(`${command}: part ${idx.index} of ${numShards} (from $${idx.from})`);
+  return { index: idx.index, of: numShards };
 }
 
 export function withRecipe<T>(y: Argv<T>) {

@@ -3,13 +3,12 @@ import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { openDataset, splitRecords } from '../data/index.js';
 import { generate } from '../pipeline/generate.js';
-import { shardIndexFrom } from '../pipeline/merge.js';
 import { resolveGenerateConfig, type GenerateConfig } from '../pipeline/config.js';
 import { METHODS, type Method } from '../mix/plan.js';
 import { createProgress, type Progress } from '../train/progress.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { startTeacherBackend, withBackend, withDataFormat, withQuiet } from './common.js';
+import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit } from './common.js';
 import { withCamOptions } from './cams.js';
 
 export const command = 'generate';
@@ -35,7 +34,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 }
 
 export function builder(y: Argv) {
-  return withCamOptions(withQuiet(withDataFormat(withBackend(y))))
+  return withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y)))))
     .config('config', 'JSON or YAML file of options (keys = long flag names; see schemas/config.schema.json); flags override it', readConfigFile)
     .option('data', { type: 'string', describe: 'dataset (ImageFolder, CUB-200-2011, or manifest); its train split is mixed' })
     .option('teacher', { type: 'string', describe: 'teacher (tfjs model directory or MODEL.onnx): CAMs are computed in the pool and cached in OUT/cams' })
@@ -54,8 +53,7 @@ export function builder(y: Argv) {
     .option('format', { choices: ['jpeg', 'png', 'webp'] as const, default: 'jpeg' as const, describe: 'image encoding' })
     .option('quality', { type: 'number', default: 90, describe: 'JPEG/WebP quality (1–100)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix output in --out (never a directory snapmix did not write)' })
-    .option('num-shards', { type: 'number', describe: 'split the run into K parts (one per machine or array task); merge them with snapmix merge' })
-    .option('shard-index', { type: 'number', describe: 'which part to write, 0..K−1 (default: $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID or $AWS_BATCH_JOB_ARRAY_INDEX)' })
+    .option('cache-mem', { type: 'number', describe: 'MiB of decoded sources kept in memory (each source once, R×R×3 bytes at --resize); past it they spill to a file in --out (default: a quarter of RAM, at most 8 GiB)' })
     .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows (otherwise exit 2)' })
     .example('$0 generate --data data/synth --teacher runs/teacher --out runs/shards --rounds 2', 'SnapMix shards, CAMs computed on the fly')
     .example('$0 generate --config gen.yaml --seed 3', 'options from a file, seed from the flag');
@@ -63,19 +61,11 @@ export function builder(y: Argv) {
 
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
-/** --num-shards K with --shard-index (or the array-job variable): this run's part; neither: the whole run. */
-export function partFrom(numShards: number | undefined, shardIndex: number | undefined): { index: number; of: number } | undefined {
-  if (numShards === undefined) {
-    if (shardIndex !== undefined) throw new UserError('--shard-index needs --num-shards K');
-    return undefined;
-  }
-  if (!Number.isInteger(numShards) || numShards < 1 || numShards > 100000) throw new UserError(`--num-shards must be an integer in [1, 100000], got ${numShards}`);
-  const idx = shardIndexFrom(shardIndex);
-  if (!idx) throw new UserError('--num-shards needs --shard-index I (or $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID, $AWS_BATCH_JOB_ARRAY_INDEX)');
-  if (!Number.isInteger(idx.index) || idx.index < 0 || idx.index >= numShards) throw new UserError(`${idx.from} must be an integer in [0, ${numShards - 1}] for --num-shards ${numShards}, got ${idx.index}`);
-  if (idx.from !== '--shard-index') console.error(`generate: part ${idx.index} of ${numShards} (from $${idx.from})`);
-  return { index: idx.index, of: numShards };
+function cacheMemBytes(mib: number): number {
+  if (!(mib >= 0 && mib <= 1024 * 1024)) throw new UserError(`--cache-mem must be a number of MiB in [0, 1048576], got ${mib}`);
+  return Math.floor(mib * 2 ** 20);
 }
+
 
 export function resolveConfig(a: Args): GenerateConfig {
   return resolveGenerateConfig(
@@ -88,7 +78,7 @@ export async function handler(a: Args): Promise<void> {
   if (!a.data) throw new UserError('--data is required (flag or config file)');
   if (!a.out) throw new UserError('--out is required (flag or config file)');
   const config = resolveConfig(a);
-  const part = partFrom(a.numShards, a.shardIndex);
+  const part = partFrom(a.numShards, a.shardIndex, 'generate');
   if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
   const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
   const dataset = await openDataset(a.data, a.dataFormat);
@@ -97,7 +87,7 @@ export async function handler(a: Args): Promise<void> {
   const bars = new Map<string, Progress>();
   const r = await generate({
     config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
-    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, part, featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
+    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem), featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
     featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
     log: (l) => console.error(l),
     onProgress: (stage, done, total) => {

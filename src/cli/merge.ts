@@ -1,18 +1,24 @@
 import type { Argv } from 'yargs';
-import { merge } from '../pipeline/merge.js';
+import { isCamsPart, merge, mergeCams } from '../pipeline/merge.js';
 
 export const command = 'merge <parts..>';
-export const describe = 'join the parts of a split generate (--num-shards/--shard-index) into one output, byte-identical to a single run';
+export const describe = 'join the parts of a split generate or cams (--num-shards/--shard-index) into one output, byte-identical to a single run';
 
 export function builder(y: Argv) {
   return y
     .positional('parts', { type: 'string', array: true, demandOption: true, describe: 'the part directories, in any order' })
-    .option('out', { type: 'string', demandOption: true, describe: 'output shard directory (new, empty, or --overwrite of an earlier snapmix output)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output directory: shards, or a CAM cache when the parts are cams parts (new, empty, or --overwrite of an earlier snapmix output)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix shard output in --out' })
     .example('$0 merge /shared/parts/p0 /shared/parts/p1 /shared/parts/p2 /shared/parts/p3 --out /shared/shards', 'after a 4-way array job');
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const parts = a.parts as string[];
+  if (parts.length && (await isCamsPart(parts[0]))) {
+    const c = await mergeCams({ parts, out: a.out, overwrite: a.overwrite });
+    console.log(`merge: ${c.count} CAMs from ${c.parts} part(s) at ${a.out} (dataset fingerprint ${c.fingerprint.slice(0, 12)}…)`);
+    return;
+  }
   const r = await merge({ parts: a.parts as string[], out: a.out, overwrite: a.overwrite });
   console.log(`merge: ${r.manifest.counts.written} samples in ${r.manifest.shards.length} shard(s) from ${r.parts} part(s) at ${a.out}`);
   console.log(`merge: manifest sha256 ${r.manifestSha256}`);

@@ -15,9 +15,12 @@ export async function hashFiles(records: DatasetRecord[]): Promise<string[]> {
   });
 }
 
+/** One record's line of the fingerprint (split CAM passes store theirs and merge hashes them in order). */
+export const fingerprintLine = (r: DatasetRecord, sha256: string) => `${r.id}\t${r.label}\t${r.split}\t${sha256}\n`;
+
 export function datasetFingerprint(classNames: string[], records: DatasetRecord[], sha256: string[]): string {
   const h = createHash('sha256');
   h.update(JSON.stringify(classNames));
-  records.forEach((r, i) => h.update(`${r.id}\t${r.label}\t${r.split}\t${sha256[i]}\n`));
+  records.forEach((r, i) => h.update(fingerprintLine(r, sha256[i])));
   return h.digest('hex');
 }

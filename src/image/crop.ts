@@ -17,13 +17,18 @@ export function cropFlip<T extends Uint8Array | Float64Array | Float32Array>(
 ): T {
   const S = v.size;
   const out = make(S * S * channels);
+  const rowLen = S * channels;
   for (let y = 0; y < S; y++) {
-    const sy = y + v.y0;
+    const rowStart = ((y + v.y0) * srcSize + v.x0) * channels;
+    const o = y * rowLen;
+    if (!v.flip) {
+      out.set(src.subarray(rowStart, rowStart + rowLen), o); // a row of the window is contiguous
+      continue;
+    }
     for (let x = 0; x < S; x++) {
-      const sx = v.flip ? v.x0 + S - 1 - x : v.x0 + x;
-      const i = (sy * srcSize + sx) * channels;
-      const o = (y * S + x) * channels;
-      for (let c = 0; c < channels; c++) out[o + c] = src[i + c];
+      const i = rowStart + (S - 1 - x) * channels;
+      const q = o + x * channels;
+      for (let c = 0; c < channels; c++) out[q + c] = src[i + c];
     }
   }
   return out;

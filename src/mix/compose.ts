@@ -5,7 +5,7 @@ import { upsampleBilinear } from '../cam/upsample.js';
 import { boxArea, normaliseInPlace } from '../cam/spm.js';
 import { upsampled, viewSpmStats, type UpsampledCam } from '../cam/view-spm.js';
 import type { SamplePlan } from './plan.js';
-import { blend, pasteResized, pasteSameBox } from './pixels.js';
+import { blend, pasteResizedInto, pasteSameBox } from './pixels.js';
 import { cutmixWeights, mixupWeights, NO_MIX, snapmixWeights, statsFromMap, type SpmStats, type Weights } from './labels.js';
 
 export interface SourceView {
@@ -54,12 +54,13 @@ export function composeSample(plan: SamplePlan, R: number, A: SourceView, B: Sou
     }
     case 'snapmix': {
       if (!A.cam || !B.cam) throw new Error('snapmix needs the CAMs of both sources');
-      const vb = cropFlip(B.rgb, R, 3, plan.viewB, (n) => new Uint8Array(n));
       const ua = A.up ?? upsampled(A.cam.data, A.cam.h, A.cam.w, R);
       const ub = B.up ?? upsampled(B.cam.data, B.cam.h, B.cam.w, R);
       const w = snapmixWeights(viewSpmStats(ua, plan.viewA), plan.boxA, viewSpmStats(ub, plan.viewB), plan.boxB, A.label === B.label);
       const empty = boxArea(plan.boxA) === 0 || boxArea(plan.boxB) === 0;
-      return { pixels: empty ? va : pasteResized(va, vb, S, plan.boxA, plan.boxB), weights: w };
+      // Paste straight from the source through B's view (no S×S crop of B), into A's fresh crop.
+      const vB = { width: R, x0: plan.viewB.x0, y0: plan.viewB.y0, flip: plan.viewB.flip };
+      return { pixels: empty ? va : pasteResizedInto(va, B.rgb, S, plan.boxA, plan.boxB, vB), weights: w };
     }
   }
 }

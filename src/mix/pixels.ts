@@ -3,12 +3,20 @@ import type { Box } from '../cam/spm.js';
 
 const round255 = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
 
+/** Where B's S×S view lies in the array holding B: its width, the view's top-left and mirroring. */
+export interface ViewOf { width: number; x0: number; y0: number; flip: boolean }
+
 /**
  * Paste B[boxB] resized to boxA's size into a copy of A: bilinear with align_corners=True (the
- * official F.interpolate call), rounded to uint8.
+ * official F.interpolate call), rounded to uint8. b is B's S×S view, or, with view, the whole source
+ * B is a view of (so the view need not be cropped out first).
  */
-export function pasteResized(a: Uint8Array, b: Uint8Array, S: number, boxA: Box, boxB: Box): Uint8Array {
-  const out = a.slice();
+export function pasteResized(a: Uint8Array, b: Uint8Array, S: number, boxA: Box, boxB: Box, view?: ViewOf): Uint8Array {
+  return pasteResizedInto(a.slice(), b, S, boxA, boxB, view);
+}
+
+/** pasteResized, writing into out (A's pixels) in place. */
+export function pasteResizedInto(out: Uint8Array, b: Uint8Array, S: number, boxA: Box, boxB: Box, view: ViewOf = { width: S, x0: 0, y0: 0, flip: false }): Uint8Array {
   const [ax1, ay1, ax2, ay2] = boxA;
   const [bx1, by1, bx2, by2] = boxB;
   const ow = ax2 - ax1;
@@ -18,20 +26,32 @@ export function pasteResized(a: Uint8Array, b: Uint8Array, S: number, boxA: Box,
   if (ow <= 0 || oh <= 0 || iw <= 0 || ih <= 0) return out;
   const sx = ow > 1 ? (iw - 1) / (ow - 1) : 0;
   const sy = oh > 1 ? (ih - 1) / (oh - 1) : 0;
+  // Column coordinates are the same on every row: compute them once (same arithmetic, same result).
+  // Column offsets (into B's array, through the view) are the same on every row: computed once.
+  const col = (vx: number) => (view.flip ? view.x0 + S - 1 - vx : view.x0 + vx) * 3;
+  const cx0 = new Int32Array(ow);
+  const cx1 = new Int32Array(ow);
+  const clx = new Float64Array(ow);
+  for (let x = 0; x < ow; x++) {
+    const fx = x * sx;
+    const x0 = Math.floor(fx);
+    cx0[x] = col(bx1 + x0);
+    cx1[x] = col(bx1 + Math.min(x0 + 1, iw - 1));
+    clx[x] = fx - x0;
+  }
   for (let y = 0; y < oh; y++) {
     const fy = y * sy;
     const y0 = Math.floor(fy);
     const y1 = Math.min(y0 + 1, ih - 1);
     const ly = fy - y0;
+    const r0 = (view.y0 + by1 + y0) * view.width * 3;
+    const r1 = (view.y0 + by1 + y1) * view.width * 3;
     for (let x = 0; x < ow; x++) {
-      const fx = x * sx;
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, iw - 1);
-      const lx = fx - x0;
-      const p00 = ((by1 + y0) * S + bx1 + x0) * 3;
-      const p01 = ((by1 + y0) * S + bx1 + x1) * 3;
-      const p10 = ((by1 + y1) * S + bx1 + x0) * 3;
-      const p11 = ((by1 + y1) * S + bx1 + x1) * 3;
+      const lx = clx[x];
+      const p00 = r0 + cx0[x];
+      const p01 = r0 + cx1[x];
+      const p10 = r1 + cx0[x];
+      const p11 = r1 + cx1[x];
       const o = ((ay1 + y) * S + ax1 + x) * 3;
       for (let c = 0; c < 3; c++) {
         const top = b[p00 + c] * (1 - lx) + b[p01 + c] * lx;

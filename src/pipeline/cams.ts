@@ -29,7 +29,7 @@ export interface CamOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
+export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
   const info = await checkTeacher(o.teacher, o.dataset.classNames, 'the dataset', o);
   const { fingerprint, inputSize: size } = info;
   const tasks = Math.ceil(o.records.length / o.batchSize);
@@ -113,5 +113,6 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     set: { ids, labels: Int32Array.from(labels), cams: flat, h, w, prob: Float32Array.from(prob), pred: Int32Array.from(pred), sha256: sha },
     meta,
     rejects,
+    allSha,
   };
 }

@@ -11,12 +11,23 @@ import { snapmixWeights } from '../mix/labels.js';
 import { UserError } from '../util/errors.js';
 
 interface Summary { n: number; mean: number; min: number; max: number }
-const summary = (xs: number[]): Summary => ({
-  n: xs.length,
-  mean: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN,
-  min: xs.length ? Math.min(...xs) : NaN,
-  max: xs.length ? Math.max(...xs) : NaN,
-});
+
+/** A running summary: constant memory however many rows stream past (no arrays, no spread). */
+class Running {
+  n = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  add(x: number): void {
+    this.n++;
+    this.sum += x;
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+  }
+  summary(): Summary {
+    return this.n ? { n: this.n, mean: this.sum / this.n, min: this.min, max: this.max } : { n: 0, mean: NaN, min: NaN, max: NaN };
+  }
+}
 
 export interface InspectReport {
   shards: number;
@@ -31,7 +42,7 @@ export interface InspectReport {
 
 export async function inspectShards(dir: string, m: Manifest, masks?: string): Promise<InspectReport> {
   const C = m.class_names.length;
-  const per = new Map<string, { a: number[]; b: number[]; s: number[]; area: number[] }>();
+  const per = new Map<string, { a: Running; b: Running; s: Running; area: Running }>();
   const asA = new Array(C).fill(0);
   const asB = new Array(C).fill(0);
   const mass = new Array(C).fill(0);
@@ -39,19 +50,19 @@ export async function inspectShards(dir: string, m: Manifest, masks?: string): P
   const fid = masks ? await fidelityProbe(dir, m, masks) : undefined;
   for await (const s of readSamples(dir, m)) {
     rows++;
-    const e = per.get(s.method) ?? { a: [], b: [], s: [], area: [] };
+    const e = per.get(s.method) ?? { a: new Running(), b: new Running(), s: new Running(), area: new Running() };
     per.set(s.method, e);
-    e.a.push(s.weightA);
-    e.b.push(s.weightB);
-    e.s.push(s.weightA + s.weightB);
-    e.area.push(s.areaWeight);
+    e.a.add(s.weightA);
+    e.b.add(s.weightB);
+    e.s.add(s.weightA + s.weightB);
+    e.area.add(s.areaWeight);
     asA[s.labelA]++;
     if (s.method !== 'none') asB[s.labelB]++;
     s.softLabel.forEach((v, c) => (mass[c] += v));
     if (fid && s.method !== 'mixup') await fid.add(s);
   }
   const methods: InspectReport['methods'] = {};
-  for (const [k, e] of per) methods[k] = { n: e.a.length, weight_a: summary(e.a), weight_b: summary(e.b), weight_sum: summary(e.s), area_weight: summary(e.area) };
+  for (const [k, e] of per) methods[k] = { n: e.a.n, weight_a: e.a.summary(), weight_b: e.b.summary(), weight_sum: e.s.summary(), area_weight: e.area.summary() };
   return {
     shards: m.shards.length,
     rows,

@@ -8,6 +8,10 @@ import { readPart, shardName, writeOutputFiles, type Manifest, type PartFile, ty
 import { writeFileAtomic, exists } from '../util/fs.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
+import { readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { fingerprintLine } from '../data/fingerprint.js';
+import type { DatasetRecord } from '../data/types.js';
+import type { Reject } from '../pool/tasks.js';
 
 export interface MergeResult { manifest: Manifest; manifestSha256: string; parts: number }
 
@@ -86,4 +90,98 @@ export function shardIndexFrom(flag: number | undefined, env: NodeJS.ProcessEnv 
     }
   }
   return undefined;
+}
+
+// ---- CAM caches: `cams --num-shards K --shard-index I` computes a contiguous slice of the records;
+// merge concatenates the slices in order into the cache one machine would have written.
+
+export const CAMS_PART_FILE = 'cams-part.json';
+
+export interface CamsPartFile {
+  format: 'snapmix-cams-part';
+  version: 1;
+  part: { index: number; of: number };
+  /** Records of the whole split (every part must agree). */
+  total_records: number;
+  /** This slice's fingerprint lines (id, label, split, sha256), in record order. */
+  lines: string[];
+  meta: Omit<CamMeta, 'dataset_fingerprint' | 'count' | 'rejected'>;
+}
+
+/** The records part I of K covers: a contiguous slice, so concatenating parts restores record order. */
+export function sliceOf(n: number, part: { index: number; of: number }): [number, number] {
+  return [Math.floor((part.index * n) / part.of), Math.floor(((part.index + 1) * n) / part.of)];
+}
+
+export async function writeCamsPart(dir: string, part: { index: number; of: number }, totalRecords: number, records: DatasetRecord[], allSha: string[], meta: CamMeta): Promise<void> {
+  const { dataset_fingerprint: _d, count: _c, rejected: _r, ...rest } = meta;
+  const p: CamsPartFile = { format: 'snapmix-cams-part', version: 1, part, total_records: totalRecords, lines: records.map((r, i) => fingerprintLine(r, allSha[i])), meta: rest };
+  await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
+  await writeFileAtomic(path.join(dir, STATE_DIR, CAMS_PART_FILE), JSON.stringify(p) + '\n');
+}
+
+export async function isCamsPart(dir: string): Promise<boolean> {
+  return exists(path.join(dir, STATE_DIR, CAMS_PART_FILE));
+}
+
+export async function mergeCams(o: { parts: string[]; out: string; overwrite: boolean }): Promise<{ count: number; parts: number; fingerprint: string }> {
+  const reads = o.parts.map((p) => ({ flag: 'PART', path: p }));
+  return withOutput({ out: o.out, kind: 'cams', command: 'merge', reads, overwrite: o.overwrite }, async (out) => {
+    const parts: CamsPartFile[] = [];
+    for (const d of o.parts) {
+      const text = await fs.readFile(path.join(d, STATE_DIR, CAMS_PART_FILE), 'utf8').catch(() => undefined);
+      if (!text || !(await exists(path.join(d, 'cams.json')))) throw new UserError(`${d} is not a finished part of a split 'snapmix cams'; rerun its 'cams … --num-shards K --shard-index I'`);
+      parts.push(JSON.parse(text) as CamsPartFile);
+    }
+    const f = parts[0];
+    parts.forEach((p, i) => {
+      if (JSON.stringify(p.meta) !== JSON.stringify(f.meta) || p.part.of !== f.part.of || p.total_records !== f.total_records) {
+        throw new UserError(`${o.parts[i]} belongs to another CAM request than ${o.parts[0]} (teacher, classes, split or part count differ); merge only parts of one cams command`);
+      }
+    });
+    const order = new Map<number, number>();
+    parts.forEach((p, i) => {
+      if (order.has(p.part.index)) throw new UserError(`${o.parts[i]} and ${o.parts[order.get(p.part.index)!]} are both part ${p.part.index} of ${f.part.of}`);
+      order.set(p.part.index, i);
+    });
+    const missing = Array.from({ length: f.part.of }, (_, i) => i).filter((i) => !order.has(i));
+    if (missing.length) throw new UserError(`missing part(s) ${missing.join(', ')} of ${f.part.of}: run 'cams … --num-shards ${f.part.of} --shard-index ${missing[0]}' and pass its output too`);
+    const sets: CamSet[] = [];
+    const rejects: Reject[] = [];
+    const lines: string[] = [];
+    for (let k = 0; k < f.part.of; k++) {
+      const i = order.get(k)!;
+      const c = await readCamCache(o.parts[i]);
+      sets.push(c.set);
+      rejects.push(...c.rejects);
+      lines.push(...parts[i].lines);
+    }
+    if (lines.length !== f.total_records) throw new UserError(`the parts cover ${lines.length} of ${f.total_records} records; a part is incomplete`);
+    const h = createHash('sha256');
+    h.update(JSON.stringify(f.meta.class_names));
+    for (const l of lines) h.update(l);
+    const set = concatCamSets(sets);
+    const rejected: Record<string, number> = {};
+    for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
+    const meta: CamMeta = { format: f.meta.format, version: f.meta.version, teacher_fingerprint: f.meta.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: f.meta.class_names, split: f.meta.split, teacher_input_size: f.meta.teacher_input_size, h: f.meta.h, w: f.meta.w, count: set.ids.length, rejected };
+    if (out.state === 'ours') await out.clear();
+    await writeCamCache(o.out, set, meta, rejects);
+    return { count: set.ids.length, parts: parts.length, fingerprint: meta.dataset_fingerprint };
+  });
+}
+
+function concatCamSets(sets: CamSet[]): CamSet {
+  const h = sets.find((s) => s.ids.length)?.h ?? sets[0].h;
+  const w = sets.find((s) => s.ids.length)?.w ?? sets[0].w;
+  const n = sets.reduce((a, s) => a + s.ids.length, 0);
+  const cams = new Float32Array(n * h * w);
+  let off = 0;
+  for (const s of sets) {
+    cams.set(s.cams, off);
+    off += s.cams.length;
+  }
+  return {
+    ids: sets.flatMap((s) => s.ids), labels: Int32Array.from(sets.flatMap((s) => Array.from(s.labels))), cams, h, w,
+    prob: Float32Array.from(sets.flatMap((s) => Array.from(s.prob))), pred: Int32Array.from(sets.flatMap((s) => Array.from(s.pred))), sha256: sets.flatMap((s) => s.sha256),
+  };
 }

@@ -20,7 +20,8 @@ async function* rowsOf(file: string): AsyncGenerator<Row> {
     const img = batch.getChild('image')!.getChild('bytes')!;
     const [la, lb, wa, wb] = ['label_a', 'label_b', 'weight_a', 'weight_b'].map((c) => batch.getChild(c)!);
     for (let i = 0; i < batch.numRows; i++, r++) {
-      yield { image: img.get(i) as Uint8Array, la: num(la.get(i)), lb: num(lb.get(i)), wa: wa.get(i), wb: wb.get(i), where: `${file} row ${r}` };
+      // A copy of the row's bytes: a view would pin the whole shard in the shuffle buffer and clone all of it to the worker.
+      yield { image: (img.get(i) as Uint8Array).slice(), la: num(la.get(i)), lb: num(lb.get(i)), wa: wa.get(i), wb: wb.get(i), where: `${file} row ${r}` };
     }
   }
 }
