@@ -16,7 +16,6 @@ import { buildResNet } from '../src/model/zoo.js';
 import { saveModel, DEFAULT_PREPROCESS } from '../src/model/io.js';
 import { extractCams } from '../src/pipeline/cams.js';
 import { writeCamCache } from '../src/cam/cache.js';
-import { generate } from '../src/pipeline/generate.js';
 import { mapLimit } from '../src/util/limit.js';
 import { Rng } from '../src/util/rng.js';
 import { machineLine, median } from './bench-common.js';
@@ -37,6 +36,10 @@ const RESIZE = 256;
 const ROUNDS = 2;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-gen-'));
+// generate as the CLI runs it: the compiled dist/ (workers load plain JS), else the TypeScript sources.
+const dist = path.join(root, 'dist', 'pipeline', 'generate.js');
+const compiled = await fs.stat(dist).then(() => true, () => false);
+const { generate } = (await import(compiled ? dist : '../src/pipeline/generate.js')) as typeof import('../src/pipeline/generate.js');
 sharp.concurrency(1);
 
 console.log(machineLine());
@@ -65,6 +68,7 @@ const camsDir = path.join(tmp, 'cams');
 const c = await extractCams({ dataset: ds, records, split: 'train', teacher: teacherDir, backend, workers: 2, batchSize: 32, strict: false });
 await writeCamCache(camsDir, c.set, c.meta, c.rejects);
 const samples = records.length * ROUNDS;
+console.log(`generate from ${compiled ? 'dist/ (npm run build)' : 'src/ through tsx (run npm run build first for the CLI\'s figures)'}`);
 console.log(`sources: ${records.length} JPEG 500×375 q90; generate --method snapmix --size ${SIZE} --resize ${RESIZE} --rounds ${ROUNDS} (${samples} samples), cached CAMs, jpeg q90; ` +
   `floor: sharp decode + resize ${RESIZE} (cover) + random crop ${SIZE} + JPEG q90, one source per sample, libvips 1 thread per image; images/s = samples / wall time; median of ${repeats}`);
 
