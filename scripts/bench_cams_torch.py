@@ -8,26 +8,17 @@ usage: python3 scripts/bench_cams_torch.py OUT.onnx [--size 224] [--batch 16] [-
 import argparse, json, statistics, time
 import torch
 import torch.nn as nn
+import os
+import sys
 
-
-class Basic(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.down = None if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-        return torch.relu(y + (x if self.down is None else self.down(x)))
+sys.path.insert(0, os.path.dirname(__file__))
+from torch_resnet import BasicBlock  # noqa: E402
 
 
 def resnet18(classes):
     layers, cin = [], 64
     for i, c in enumerate([64, 128, 256, 512]):
-        layers += [Basic(cin, c, 1 if i == 0 else 2), Basic(c, c, 1)]
+        layers += [BasicBlock(cin, c, 1 if i == 0 else 2), BasicBlock(c, c, 1)]
         cin = c
     return nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
                          *layers, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(512, classes))

@@ -8,6 +8,10 @@ The CAM of class c is ReLU(features) . W_c + b_c, features = the input of the gl
 import json, os
 import torch
 import torch.nn as nn
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from torch_resnet import BasicBlock  # noqa: E402
 
 torch.manual_seed(0)
 OUT = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures')
@@ -15,26 +19,12 @@ SIZE, CLASSES = 32, 3
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.b1 = nn.BatchNorm2d(cout)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.b2 = nn.BatchNorm2d(cout)
-        self.proj = None if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
-        return torch.relu(y + (x if self.proj is None else self.proj(x)))
-
-
 class TinyResNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 1, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
-        self.layer1 = Block(8, 8, 1)
-        self.layer2 = Block(8, 16, 2)
+        self.layer1 = BasicBlock(8, 8, 1)
+        self.layer2 = BasicBlock(8, 16, 2)
         self.pool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(16, CLASSES)
 

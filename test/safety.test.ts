@@ -11,14 +11,13 @@ import { createHash } from 'node:crypto';
 import { initBackend } from '../src/model/backend.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { openDataset, splitRecords } from '../src/data/index.js';
-import { generate, type GenerateConfig } from '../src/pipeline/generate.js';
 import { verifyDirectory } from '../src/shards/verify.js';
 import { poolThreads } from '../src/pool/pools.js';
 import { acquireLock } from '../src/util/lock.js';
 import { trainStudent } from '../src/train/student.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
 import { makeTeacher } from './helpers/teacher.js';
-import { corruptCopy, tmpDir } from './helpers/fixtures.js';
+import { corruptCopy, tmpDir, tree } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
 let base = '';
@@ -26,7 +25,6 @@ let data = '';
 let teacher = '';
 let cams = '';
 let ref = ''; // a finished reference output (cams-based, seed 3)
-const cfg: GenerateConfig = { method: 'snapmix', rounds: 2, size: 32, resize: 36, crop: 'random', flip: true, beta: 5, prob: 0.8, seed: 3, shardSize: 20, format: 'jpeg', quality: 90 };
 /** The reference request's command line; `--flag value` pairs in extra replace the defaults, bare flags are added. */
 function genArgs(out: string, ...extra: string[]): string[] {
   const opts: Record<string, string | undefined> = { '--data': data, '--cams': cams, '--out': out, '--size': '32', '--resize': '36', '--rounds': '2', '--prob': '0.8', '--seed': '3', '--shard-size': '20', '--backend': 'wasm', '--workers': '1', '--quiet': undefined };
@@ -38,18 +36,6 @@ function genArgs(out: string, ...extra: string[]): string[] {
 }
 const mounts: string[] = [];
 
-async function tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for (const e of (await fs.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out[path.relative(dir, p)] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
 const shardFiles = async (dir: string) => Object.fromEntries(Object.entries(await tree(dir)).filter(([k]) => !k.includes('/')));
 const noStack = (r: { stderr: string }) => assert.doesNotMatch(r.stderr, /\n\s+at /, `a stack trace: ${r.stderr}`);
 

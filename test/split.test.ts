@@ -4,7 +4,6 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { initBackend } from '../src/model/backend.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { openDataset, splitRecords } from '../src/data/index.js';
@@ -13,7 +12,10 @@ import { merge, shardIndexFrom } from '../src/pipeline/merge.js';
 import { verifyDirectory } from '../src/shards/verify.js';
 import type { GenerateConfig } from '../src/pipeline/config.js';
 import { makeTeacher } from './helpers/teacher.js';
-import { tmpDir } from './helpers/fixtures.js';
+import { tmpDir, tree } from './helpers/fixtures.js';
+
+/** Files of an output, less the machine-specific sources.json and the ownership marker. */
+const treeOf = (dir: string) => tree(dir, (n) => n === 'sources.json' || n === 'output.json');
 import { cli } from './helpers/cli.js';
 
 let base = '';
@@ -36,19 +38,6 @@ async function run(out: string, part?: { index: number; of: number }, config = c
   return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher, out, backend, workers: 2, camBatch: 8, strict: false, overwrite: false, part });
 }
 
-/** sha256 of every file under dir except the machine-specific sources.json. */
-async function tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for (const e of (await fs.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name !== 'sources.json' && e.name !== 'output.json') out[path.relative(dir, p)] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 test('split 3 ways and merged: every file byte-identical to one run (shards, manifest, HF files, rejects, CAMs, markers)', async () => {
   const single = path.join(base, 'single');
@@ -64,7 +53,7 @@ test('split 3 ways and merged: every file byte-identical to one run (shards, man
   const merged = path.join(base, 'merged');
   const m = await merge({ parts: [parts[2], parts[0], parts[1]], out: merged, overwrite: false });
   assert.equal(m.parts, 3);
-  assert.deepEqual(await tree(merged), await tree(single));
+  assert.deepEqual(await treeOf(merged), await treeOf(single));
   await verifyDirectory(merged);
 });
 
@@ -104,7 +93,7 @@ test('the part index comes from the array-job engine when --shard-index is absen
   const r = cli(['generate', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--resize', '36', '--rounds', '2', '--prob', '0.8', '--seed', '3', '--shard-size', '7', '--num-shards', '3', '--backend', 'wasm', '--quiet'], { env: { JOB_COMPLETION_INDEX: '1' } });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /part 1 of 3 \(from \$JOB_COMPLETION_INDEX\)/);
-  assert.deepEqual(await tree(out), await tree(path.join(base, 'part1')), 'the same bytes as --shard-index 1');
+  assert.deepEqual(await treeOf(out), await treeOf(path.join(base, 'part1')), 'the same bytes as --shard-index 1');
   const bad = cli(['generate', '--data', data, '--teacher', teacher, '--out', path.join(base, 'k8s-bad'), '--size', '32', '--num-shards', '3', '--backend', 'wasm', '--quiet'], { env: { SLURM_ARRAY_TASK_ID: '3' } });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /SLURM_ARRAY_TASK_ID must be an integer in \[0, 2\] for --num-shards 3, got 3/);

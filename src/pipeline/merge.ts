@@ -27,13 +27,7 @@ export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; s
     if (p.part.of !== first.part.of) throw new UserError(`${dirs[i]} is part ${p.part.index} of ${p.part.of}, ${dirs[0]} part ${first.part.index} of ${first.part.of}`);
   });
   const K = first.part.of;
-  const seen = new Map<number, string>();
-  parts.forEach((p, i) => {
-    if (seen.has(p.part.index)) throw new UserError(`${dirs[i]} and ${seen.get(p.part.index)} are both part ${p.part.index} of ${K}`);
-    seen.set(p.part.index, dirs[i]);
-  });
-  const missing = Array.from({ length: K }, (_, i) => i).filter((i) => !seen.has(i));
-  if (missing.length) throw new UserError(`missing part(s) ${missing.join(', ')} of ${K}: run 'generate … --num-shards ${K} --shard-index ${missing[0]}' and pass its output too`);
+  partOrder(dirs, parts, 'generate');
   const byShard = new Map<string, { st: ShardStats; dir: string }>();
   parts.forEach((p, i) => p.shards.forEach((st) => byShard.set(st.filename, { st, dir: dirs[i] })));
   const stats: ShardStats[] = [];
@@ -48,6 +42,19 @@ export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; s
     stats.push(e.st);
   }
   return { parts, stats };
+}
+
+/** Part index → position in dirs; every index 0..K−1 exactly once, or an error naming what to run. */
+function partOrder(dirs: string[], parts: { part: { index: number; of: number } }[], command: string): Map<number, number> {
+  const K = parts[0].part.of;
+  const order = new Map<number, number>();
+  parts.forEach((p, i) => {
+    if (order.has(p.part.index)) throw new UserError(`${dirs[i]} and ${dirs[order.get(p.part.index)!]} are both part ${p.part.index} of ${K}`);
+    order.set(p.part.index, i);
+  });
+  const missing = Array.from({ length: K }, (_, i) => i).filter((i) => !order.has(i));
+  if (missing.length) throw new UserError(`missing part(s) ${missing.join(', ')} of ${K}: run '${command} … --num-shards ${K} --shard-index ${missing[0]}' and pass its output too`);
+  return order;
 }
 
 export async function merge(o: { parts: string[]; out: string; overwrite: boolean; log?: (l: string) => void }): Promise<MergeResult> {
@@ -139,13 +146,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
         throw new UserError(`${o.parts[i]} belongs to another CAM request than ${o.parts[0]} (teacher, classes, split or part count differ); merge only parts of one cams command`);
       }
     });
-    const order = new Map<number, number>();
-    parts.forEach((p, i) => {
-      if (order.has(p.part.index)) throw new UserError(`${o.parts[i]} and ${o.parts[order.get(p.part.index)!]} are both part ${p.part.index} of ${f.part.of}`);
-      order.set(p.part.index, i);
-    });
-    const missing = Array.from({ length: f.part.of }, (_, i) => i).filter((i) => !order.has(i));
-    if (missing.length) throw new UserError(`missing part(s) ${missing.join(', ')} of ${f.part.of}: run 'cams … --num-shards ${f.part.of} --shard-index ${missing[0]}' and pass its output too`);
+    const order = partOrder(o.parts, parts, 'cams');
     const sets: CamSet[] = [];
     const rejects: Reject[] = [];
     const lines: string[] = [];

@@ -43,3 +43,19 @@ export async function corruptCopy(src: string, dest: string, rel: string): Promi
   await fs.writeFile(bad, 'not a png at all');
   return bad;
 }
+
+/** sha256 of every file under dir (relative path → hex), in name order; skip leaves files out by name. */
+export async function tree(dir: string, skip: (name: string) => boolean = () => false): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const out: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for (const e of (await fs.readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = path.join(d, e.name);
+      if (skip(e.name)) continue;
+      if (e.isDirectory()) await walk(p);
+      else out[path.relative(dir, p)] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
+    }
+  };
+  await walk(dir);
+  return out;
+}
