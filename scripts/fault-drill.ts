@@ -83,10 +83,13 @@ runSync(['train', '--data', data, '--out', teacher, '--epochs', '2', '--size', '
 
 type Stage = { name: string; args: (out: string) => string[]; skip: (rel: string) => boolean; markers: [string, string][] };
 const refShards = path.join(tmp, 'ref-generate');
+// The student trains on a smaller output of its own (4 rounds), so its runs stay short.
+const trainShards = path.join(tmp, 'train-shards');
+runSync(['generate', '--data', data, '--teacher', teacher, '--out', trainShards, '--size', '32', '--rounds', '4', '--backend', 'wasm', '--quiet']);
 const stages: Stage[] = [
   { name: 'cams', args: (o) => ['cams', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8'], skip: (r) => r.startsWith('.snapmix'), markers: [['cams.arrow', 'cams.arrow'], ['cams.json', 'cams.json (done)']] },
-  { name: 'generate', args: (o) => ['generate', '--data', data, '--teacher', teacher, '--out', o, '--size', '32', '--resize', '36', '--rounds', '16', '--shard-size', '160', '--backend', 'wasm', '--quiet', '--workers', '2'], skip: (r) => r === '.snapmix/sources.json', markers: [['cams/cams.json', 'CAMs'], ['.snapmix/data-00000-of-00008.arrow.json', 'shard 0'], ['.snapmix/data-00004-of-00008.arrow.json', 'shard 4'], ['manifest.json', 'manifest (done)']] },
-  { name: 'train --shards --resume', args: (o) => ['train', '--shards', refShards, '--val', data, '--out', o, '--epochs', '6', '--batch-size', '16', '--width', '8', '--stages', '2', '--workers', '1', '--backend', 'wasm', '--quiet', '--resume'], skip: () => false, markers: [['checkpoint/state.json', 'checkpoint'], ['model.json', 'model']] },
+  { name: 'generate', args: (o) => ['generate', '--data', data, '--teacher', teacher, '--out', o, '--size', '32', '--resize', '36', '--rounds', '40', '--shard-size', '160', '--backend', 'wasm', '--quiet', '--workers', '2'], skip: (r) => r === '.snapmix/sources.json', markers: [['cams/cams.json', 'CAMs'], ['.snapmix/data-00000-of-00020.arrow.json', 'shard 0'], ['.snapmix/data-00010-of-00020.arrow.json', 'shard 10'], ['manifest.json', 'manifest (done)']] },
+  { name: 'train --shards --resume', args: (o) => ['train', '--shards', trainShards, '--val', data, '--out', o, '--epochs', '6', '--batch-size', '16', '--width', '8', '--stages', '2', '--workers', '1', '--backend', 'wasm', '--quiet', '--resume'], skip: () => false, markers: [['checkpoint/state.json', 'checkpoint'], ['model.json', 'model']] },
 ];
 const rows: string[][] = [];
 for (const st of stages) {
