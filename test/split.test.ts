@@ -119,3 +119,26 @@ test('cams split 3 ways (contiguous slices) and merged: cams.arrow, cams.json an
   const g = cli(['generate', '--data', data, '--cams', merged, '--out', path.join(base, 'gen-merged-cams'), '--size', '32', '--backend', 'wasm', '--quiet']);
   assert.equal(g.code, 0, g.stderr);
 });
+
+test('bad split and cache flags are refused by name before anything is written', async () => {
+  const out = path.join(base, 'bad-flags');
+  const gen = (...extra: string[]) => cli(['generate', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', ...extra], { env: { SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', AWS_BATCH_JOB_ARRAY_INDEX: '' } });
+  for (const [extra, why] of [
+    [['--shard-index', '1'], /--shard-index needs --num-shards K/],
+    [['--num-shards', '0', '--shard-index', '0'], /--num-shards must be an integer in \[1, 100000\], got 0/],
+    [['--num-shards', '3'], /--num-shards needs --shard-index I \(or \$JOB_COMPLETION_INDEX/],
+    [['--num-shards', '3', '--shard-index', '3'], /--shard-index must be an integer in \[0, 2\] for --num-shards 3, got 3/],
+    [['--cache-mem', '-5'], /--cache-mem must be a number of MiB in \[0, 1048576\], got -5/],
+  ] as const) {
+    const r = gen(...extra);
+    assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+  assert.equal(await fs.stat(out).then(() => true, () => false), false, 'nothing was written');
+  // The split keys are accepted in a --config file too.
+  const yml = path.join(base, 'split.yaml');
+  await fs.writeFile(yml, `data: ${data}\nteacher: ${teacher}\nsize: 32\nnum-shards: 2\nshard-index: 1\ncache-mem: 64\n`);
+  const c = cli(['generate', '--config', yml, '--out', path.join(base, 'cfg-part'), '--backend', 'wasm', '--quiet']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /part 1 of 2 done/);
+});
