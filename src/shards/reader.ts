@@ -1,7 +1,6 @@
-// Read a shard directory: manifest, integrity (sha256 per shard), rows batch by batch.
+// Read a shard directory: manifest and rows batch by batch (integrity: src/shards/verify.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import type { Manifest } from '../pipeline/generate.js';
 import { UserError } from '../util/errors.js';
@@ -34,17 +33,6 @@ export function parseManifest(text: string, file: string): Manifest {
   }
   if (!m || m.format !== 'snapmix-shards') throw new UserError(`${file} is not a snapmix shard manifest`);
   return m;
-}
-
-/** Check every shard's bytes against the manifest's sha256; throws naming the first bad file. */
-export async function verifyShards(dir: string, m: Manifest): Promise<void> {
-  for (const s of m.shards) {
-    const file = path.join(dir, s.filename);
-    const buf = await fs.readFile(file).catch(() => undefined);
-    if (!buf) throw new UserError(`${file} listed in the manifest is missing`);
-    const sha = createHash('sha256').update(buf).digest('hex');
-    if (sha !== s.sha256) throw new UserError(`${file}: sha256 ${sha.slice(0, 12)}… does not match the manifest's ${s.sha256.slice(0, 12)}…; the shard is corrupt or was changed`);
-  }
 }
 
 const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
