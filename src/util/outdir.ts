@@ -133,7 +133,10 @@ export async function openOutput(o: { out: string; kind: OutputKind; command: st
     if (first === 'new') await fs.rmdir(o.out).catch(() => {}); // only succeeds when empty
   };
   try {
-    const state = first === 'new' ? 'new' : await inspectOutput(o.out, o.kind, o.reads, o.overwrite);
+    // Checked again under the lock, even for a directory that did not exist a moment ago: another run
+    // may have created and filled it in between.
+    const again = await inspectOutput(o.out, o.kind, o.reads, o.overwrite);
+    const state: OutState = first === 'new' && again === 'empty' ? 'new' : again;
     await removeLeftovers(o.out);
     await markOutput(o.out, o.kind);
     return {
