@@ -57,9 +57,3 @@ export function readSlot(c: SourceCacheRef, slot: number): Uint8Array {
   readSync(fdOf(c.file), out, 0, n, slot * n);
   return out;
 }
-
-/** Close this thread's descriptors (workers call it when a run's cache goes away). */
-export function closeSlots(): void {
-  for (const fd of fds.values()) closeSync(fd);
-  fds.clear();
-}

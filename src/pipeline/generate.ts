@@ -1,9 +1,7 @@
 // `snapmix generate`: plan (main, seeded) → compose (piscina pool) → shard writer (main, in index
 // order) → manifest + HF files. Each finished shard leaves a stats file (the commit marker), so a
 // rerun of the same request resumes where the last one stopped.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
@@ -18,9 +16,9 @@ import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, Deco
 import type { Piscina } from 'piscina';
 import { createSourceCache, defaultCacheMem, disposeSourceCache, slotBytes, type SourceCacheRef } from '../image/source-cache.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
-import { buildManifest, shardName, writeOutputFiles, writePart, type Manifest, type RunInfo, type ShardStats } from '../shards/manifest.js';
+import { buildManifest, readRequest, readShardStats, shardName, writeOutputFiles, writePart, writeRequest, writeShardStats, type Manifest, type RunInfo, type ShardStats } from '../shards/manifest.js';
 import { recordBatch, streamBytes } from '../shards/ipc.js';
-import { exists, writeFileAtomic } from '../util/fs.js';
+import { exists, fileSha256, writeFileAtomic } from '../util/fs.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
 
@@ -145,9 +143,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
   const t0 = Date.now();
   const cfg = o.config;
   const stateDir = path.join(o.out, STATE_DIR);
-  const prevRequest = out.state === 'ours'
-    ? await fs.readFile(path.join(stateDir, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined)
-    : undefined;
+  const prevRequest = out.state === 'ours' ? await readRequest(o.out) : undefined;
   const state = out.state !== 'ours' ? 'empty' : o.overwrite ? 'overwrite' : prevRequest ? 'resume-candidate' : 'empty';
   const pool = makePool('compose-worker', o.workers ?? 2, Infinity);
   const spill = path.join(o.out, `${SPILL_NAME}.tmp-${process.pid}`);
@@ -180,8 +176,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
     // Every check has passed: only now is anything in OUT removed or written.
     if (state === 'overwrite' || (out.state === 'ours' && state === 'empty')) await out.clear([path.basename(spill)]);
     if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
-    await fs.mkdir(stateDir, { recursive: true });
-    await writeFileAtomic(path.join(stateDir, 'request.json'), JSON.stringify({ request, config: cfg }, null, 2) + '\n');
+    await writeRequest(o.out, request, cfg);
     // Where the sources live, for preview/inspect (kept out of the manifest: paths are machine-specific).
     await writeFileAtomic(path.join(stateDir, 'sources.json'), JSON.stringify({
       data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
@@ -250,7 +245,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       const byMethod: Record<string, number> = {};
       for (const p of job.plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
       const st: ShardStats = { filename, first_index: job.first, last_index: job.last, rows: rows.length, ...written, request, skipped, by_method: byMethod };
-      await writeFileAtomic(path.join(stateDir, `${filename}.json`), JSON.stringify(st) + '\n'); // the commit marker, written last
+      await writeShardStats(o.out, st); // the commit marker, written last
       return st;
     };
 
@@ -261,8 +256,8 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
     for (let k = 0; k < numShards; k++) {
       if (o.part && k % o.part.of !== o.part.index) continue; // another part's shard
       const filename = shardName(k, numShards);
-      const prev = await fs.readFile(path.join(stateDir, `${filename}.json`), 'utf8').then((t) => JSON.parse(t) as ShardStats, () => undefined);
-      if (prev && prev.request === request && (await fileSha(path.join(o.out, filename))) === prev.sha256) {
+      const prev = await readShardStats(o.out, filename);
+      if (prev && prev.request === request && (await fileSha256(path.join(o.out, filename))) === prev.sha256) {
         while (inFlight.length) stats.push(await write(inFlight.shift()!));
         stats.push(prev);
         resumed++;
@@ -318,12 +313,4 @@ async function fillSourceCache(pool: Piscina, cache: SourceCacheRef, o: Resolved
   }
   await Promise.all(tasks);
   return { sha256, rejects };
-}
-
-async function fileSha(file: string): Promise<string> {
-  try {
-    return createHash('sha256').update(await fs.readFile(file)).digest('hex');
-  } catch {
-    return '';
-  }
 }

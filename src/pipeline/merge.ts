@@ -4,8 +4,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readPart, shardName, writeOutputFiles, type Manifest, type PartFile, type ShardStats } from '../shards/manifest.js';
-import { writeFileAtomic, exists } from '../util/fs.js';
+import { readPart, readRequest, shardName, writeOutputFiles, writeRequest, writeShardStats, type Manifest, type PartFile, type ShardStats } from '../shards/manifest.js';
+import { writeFileAtomic, exists, fileSha256 } from '../util/fs.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
 import { readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
@@ -35,9 +35,8 @@ export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; s
     const name = shardName(k, first.num_shards);
     const e = byShard.get(name);
     if (!e) throw new UserError(`no part holds ${name} (part ${k % K} of ${K} is incomplete): rerun that part`);
-    const bytes = await fs.readFile(path.join(e.dir, name)).catch(() => undefined);
-    if (!bytes) throw new UserError(`${path.join(e.dir, name)} is missing: rerun part ${k % K}`);
-    const sha = createHash('sha256').update(bytes).digest('hex');
+    const sha = await fileSha256(path.join(e.dir, name));
+    if (!sha) throw new UserError(`${path.join(e.dir, name)} is missing: rerun part ${k % K}`);
     if (sha !== e.st.sha256) throw new UserError(`${path.join(e.dir, name)}: sha256 ${sha.slice(0, 12)}… does not match its part's record ${e.st.sha256.slice(0, 12)}…; the shard was changed or damaged: rerun part ${k % K}`);
     stats.push(e.st);
   }
@@ -63,14 +62,13 @@ export async function merge(o: { parts: string[]; out: string; overwrite: boolea
     const { parts, stats } = await checkParts(o.parts);
     const info = parts[0].info;
     if (out.state === 'ours') {
-      const prev = await fs.readFile(path.join(o.out, STATE_DIR, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined);
+      const prev = await readRequest(o.out);
       if (prev !== info.request && !o.overwrite) throw new UserError(`--out ${o.out} holds another run; pass --overwrite to replace it or choose another directory`);
       await out.clear();
     }
     const dirOf = new Map<string, string>();
     parts.forEach((p, i) => p.shards.forEach((st) => dirOf.set(st.filename, o.parts[i])));
-    await fs.mkdir(path.join(o.out, STATE_DIR), { recursive: true });
-    await writeFileAtomic(path.join(o.out, STATE_DIR, 'request.json'), JSON.stringify({ request: info.request, config: info.config }, null, 2) + '\n');
+    await writeRequest(o.out, info.request, info.config);
     // CAMs a --teacher run computed are the same in every part: keep one copy, as a single run would.
     if (await exists(path.join(o.parts[0], 'cams', 'cams.json'))) await fs.cp(path.join(o.parts[0], 'cams'), path.join(o.out, 'cams'), { recursive: true });
     const sources = path.join(o.parts[0], STATE_DIR, 'sources.json');
@@ -78,7 +76,7 @@ export async function merge(o: { parts: string[]; out: string; overwrite: boolea
     for (const st of stats) {
       await fs.copyFile(path.join(dirOf.get(st.filename)!, st.filename), path.join(o.out, `${st.filename}.tmp-${process.pid}`));
       await fs.rename(path.join(o.out, `${st.filename}.tmp-${process.pid}`), path.join(o.out, st.filename));
-      await writeFileAtomic(path.join(o.out, STATE_DIR, `${st.filename}.json`), JSON.stringify(st) + '\n');
+      await writeShardStats(o.out, st);
       o.log?.(`merge: ${st.filename} from ${dirOf.get(st.filename)}`);
     }
     const { manifest, manifestSha256 } = await writeOutputFiles(o.out, info, stats);

@@ -123,6 +123,26 @@ export async function writeOutputFiles(dir: string, info: RunInfo, stats: ShardS
   return { manifest, manifestSha256: sha256 };
 }
 
+/** A shard's stats file, its commit marker (OUT/.snapmix/<shard>.json), written after the shard. */
+export async function writeShardStats(dir: string, st: ShardStats): Promise<void> {
+  await writeFileAtomic(path.join(dir, STATE_DIR, `${st.filename}.json`), JSON.stringify(st) + '\n');
+}
+
+export async function readShardStats(dir: string, filename: string): Promise<ShardStats | undefined> {
+  return fs.readFile(path.join(dir, STATE_DIR, `${filename}.json`), 'utf8').then((t) => JSON.parse(t) as ShardStats, () => undefined);
+}
+
+/** The request an output belongs to (OUT/.snapmix/request.json), written before any shard. */
+export async function writeRequest(dir: string, request: string, config: GenerateConfig): Promise<void> {
+  await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
+  await writeFileAtomic(path.join(dir, STATE_DIR, 'request.json'), JSON.stringify({ request, config }, null, 2) + '\n');
+}
+
+/** The request an earlier run into dir recorded, if any. */
+export async function readRequest(dir: string): Promise<string | undefined> {
+  return fs.readFile(path.join(dir, STATE_DIR, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined);
+}
+
 export const PART_FILE = 'part.json';
 
 export interface PartFile {

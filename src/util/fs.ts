@@ -22,4 +22,10 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
 }
 
+/** sha256 of a file's bytes, or undefined when it cannot be read. */
+export async function fileSha256(file: string): Promise<string | undefined> {
+  const buf = await fs.readFile(file).catch(() => undefined);
+  return buf && createHash('sha256').update(buf).digest('hex');
+}
+
 export const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
