@@ -54,6 +54,8 @@ export function builder(y: Argv) {
     .option('quality', { type: 'number', default: 90, describe: 'JPEG/WebP quality (1–100)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix output in --out (never a directory snapmix did not write)' })
     .option('cache-mem', { type: 'number', describe: 'MiB of decoded sources kept in memory (each source once, R×R×3 bytes at --resize); past it they spill to a file in --out (default: a quarter of RAM, at most 8 GiB)' })
+    .option('license', { type: 'string', describe: 'license of the dataset card OUT/README.md (a Hugging Face license id: cc-by-4.0, mit, other, …; default unknown): say what the source images allow' })
+    .option('card-title', { type: 'string', describe: 'title of the dataset card (default: from the dataset format, method, rounds and size)' })
     .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows (otherwise exit 2)' })
     .example('$0 generate --data data/synth --teacher runs/teacher --out runs/shards --rounds 2', 'SnapMix shards, CAMs computed on the fly')
     .example('$0 generate --config gen.yaml --seed 3', 'options from a file, seed from the flag');
@@ -87,7 +89,7 @@ export async function handler(a: Args): Promise<void> {
   const bars = new Map<string, Progress>();
   const r = await generate({
     config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
-    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem), featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
+    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem), featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
     featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
     log: (l) => console.error(l),
     onProgress: (stage, done, total) => {

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { readManifest } from '../shards/reader.js';
 import { verifyDirectory } from '../shards/verify.js';
 import { inspectShards, type InspectReport } from '../pipeline/inspect.js';
+import { weightTable } from '../shards/summary.js';
 
 export const command = 'inspect <shards>';
 export const describe = 'summarise a shard directory: counts, label weights per method, class balance, label fidelity';
@@ -21,9 +22,7 @@ export function formatReport(r: InspectReport): string {
     `shards: ${r.shards}, rows: ${r.rows}, bytes: ${r.bytes}`,
     `counts: planned ${r.counts.planned}, written ${r.counts.written}, skipped ${r.counts.skipped} ${JSON.stringify(r.counts.skipped_by_reason)}, rejected sources ${r.counts.rejected_sources} ${JSON.stringify(r.counts.rejected_by_reason)}`,
     '',
-    '| method | n | weight_a mean [min, max] | weight_b mean [min, max] | a+b mean | area lam mean |',
-    '|---|---:|---|---|---:|---:|',
-    ...Object.entries(r.methods).map(([k, m]) => `| ${k} | ${m.n} | ${f(m.weight_a.mean)} [${f(m.weight_a.min)}, ${f(m.weight_a.max)}] | ${f(m.weight_b.mean)} [${f(m.weight_b.min)}, ${f(m.weight_b.max)}] | ${f(m.weight_sum.mean)} | ${f(m.area_weight.mean)} |`),
+    ...weightTable(r.methods),
     '',
     'class balance (rows as A, as B, soft-label mass):',
     ...r.class_balance.map((c) => `  ${c.name}: ${c.as_a} / ${c.as_b} / ${c.soft_mass.toFixed(1)}`),

@@ -14,6 +14,7 @@ import * as inspect from './inspect.js';
 import * as preview from './preview.js';
 import * as verify from './verify.js';
 import * as mergeCmd from './merge.js';
+import * as reproduceCmd from './reproduce.js';
 
 function fail(e: unknown): never {
   const err = envError(e); // disk full, read-only, permissions …: a named path and a remedy, not a stack
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     .command(cmd(preview))
     .command(cmd(verify))
     .command(cmd(mergeCmd))
+    .command(cmd(reproduceCmd))
     .command(cmd(demo))
     .demandCommand(1, 'name a command; see --help')
     .strict()

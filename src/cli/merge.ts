@@ -9,6 +9,8 @@ export function builder(y: Argv) {
     .positional('parts', { type: 'string', array: true, demandOption: true, describe: 'the part directories, in any order' })
     .option('out', { type: 'string', demandOption: true, describe: 'output directory: shards, or a CAM cache when the parts are cams parts (new, empty, or --overwrite of an earlier snapmix output)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix shard output in --out' })
+    .option('license', { type: 'string', describe: "dataset card license (default: what the parts' generate recorded)" })
+    .option('card-title', { type: 'string', describe: "dataset card title (default: what the parts' generate recorded)" })
     .example('$0 merge /shared/parts/p0 /shared/parts/p1 /shared/parts/p2 /shared/parts/p3 --out /shared/shards', 'after a 4-way array job');
 }
 
@@ -19,7 +21,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     console.log(`merge: ${c.count} CAMs from ${c.parts} part(s) at ${a.out} (dataset fingerprint ${c.fingerprint.slice(0, 12)}…)`);
     return;
   }
-  const r = await merge({ parts: a.parts as string[], out: a.out, overwrite: a.overwrite });
+  const r = await merge({ parts: a.parts as string[], out: a.out, overwrite: a.overwrite, release: { license: a.license, title: a.cardTitle } });
   console.log(`merge: ${r.manifest.counts.written} samples in ${r.manifest.shards.length} shard(s) from ${r.parts} part(s) at ${a.out}`);
   console.log(`merge: manifest sha256 ${r.manifestSha256}`);
 }

@@ -16,7 +16,8 @@ import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, Deco
 import type { Piscina } from 'piscina';
 import { createSourceCache, defaultCacheMem, disposeSourceCache, slotBytes, type SourceCacheRef } from '../image/source-cache.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
-import { buildManifest, readRequest, readShardStats, shardName, writeOutputFiles, writePart, writeRequest, writeShardStats, type Manifest, type RunInfo, type ShardStats } from '../shards/manifest.js';
+import { buildManifest, readRequest, releaseOf, readShardStats, shardName, writeOutputFiles, writePart, writeRequest, writeShardStats, type Manifest, type ReleaseInfo, type RunInfo, type ShardStats } from '../shards/manifest.js';
+import { addRow, type WeightSums } from '../shards/summary.js';
 import { recordBatch, streamBytes } from '../shards/ipc.js';
 import { exists, fileSha256, writeFileAtomic } from '../util/fs.js';
 import { StrictError, UserError } from '../util/errors.js';
@@ -42,6 +43,8 @@ export interface GenerateOptions {
   cacheMem?: number;
   /** Write only shards k ≡ index (mod of), and a part file instead of the manifest (merge joins parts). */
   part?: { index: number; of: number };
+  /** License and title for the dataset card (OUT/README.md); not part of the request. */
+  release?: Partial<ReleaseInfo>;
   /** Accept an output with 0 written rows (otherwise an error once the manifest is written). */
   allowEmpty?: boolean;
   featureLayer?: string;
@@ -224,6 +227,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       const filename = shardName(job.k, numShards);
       const rows: ShardRow[] = [];
       const skipped: ShardStats['skipped'] = [];
+      const weights: WeightSums = {};
       for (const c of composed) {
         if (c.reject) {
           if (o.strict) throw new StrictError(`--strict: ${c.reject.path} is ${c.reject.reason} (${c.reject.message}); fix or remove it, or drop --strict`);
@@ -238,13 +242,15 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
           method: p.method, sourceA: sources[p.a].id, sourceB: sources[p.b].id,
           boxA: p.boxA, boxB: p.boxB, round: p.round, index: p.index,
         });
+        // Summed as stored (float32), as verify recounts them from the rows.
+        addRow(weights, p.method, Math.fround(c.weights!.weightA), Math.fround(c.weights!.weightB), Math.fround(c.weights!.areaWeight));
       }
       const { fields, columns } = shardColumns(rows, C);
       const bytes = streamBytes([recordBatch(fields, columns, schemaMeta)]);
       const written = await writeFileAtomic(path.join(o.out, filename), bytes);
       const byMethod: Record<string, number> = {};
       for (const p of job.plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
-      const st: ShardStats = { filename, first_index: job.first, last_index: job.last, rows: rows.length, ...written, request, skipped, by_method: byMethod };
+      const st: ShardStats = { filename, first_index: job.first, last_index: job.last, rows: rows.length, ...written, request, skipped, by_method: byMethod, weights };
       await writeShardStats(o.out, st); // the commit marker, written last
       return st;
     };
@@ -257,7 +263,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       if (o.part && k % o.part.of !== o.part.index) continue; // another part's shard
       const filename = shardName(k, numShards);
       const prev = await readShardStats(o.out, filename);
-      if (prev && prev.request === request && (await fileSha256(path.join(o.out, filename))) === prev.sha256) {
+      if (prev && prev.request === request && prev.weights && (await fileSha256(path.join(o.out, filename))) === prev.sha256) {
         while (inFlight.length) stats.push(await write(inFlight.shift()!));
         stats.push(prev);
         resumed++;
@@ -272,7 +278,8 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
 
   const info: RunInfo = {
     request, config: cfg, classNames: o.dataset.classNames, dataset: { fingerprint: dsFp, format: o.dataset.format, sources: n },
-    teacher: cams ? cams.teacherFp : null, sourceRejects,
+    teacher: cams ? cams.teacherFp : null, sourceRejects, release: releaseOf(o.release),
+    sources: o.records.map((r, i) => ({ id: r.id, label: r.label, split: r.split, sha256: allSha[i] })),
   };
   if (o.part) {
     // One part of a split run: its shards and accounts; 'snapmix merge' writes the manifest.

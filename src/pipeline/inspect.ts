@@ -9,32 +9,14 @@ import { decodeRgb } from '../image/decode.js';
 import { viewMapStats } from '../mix/compose.js';
 import { snapmixWeights } from '../mix/labels.js';
 import { UserError } from '../util/errors.js';
-
-interface Summary { n: number; mean: number; min: number; max: number }
-
-/** A running summary: constant memory however many rows stream past (no arrays, no spread). */
-class Running {
-  n = 0;
-  sum = 0;
-  min = Infinity;
-  max = -Infinity;
-  add(x: number): void {
-    this.n++;
-    this.sum += x;
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
-  }
-  summary(): Summary {
-    return this.n ? { n: this.n, mean: this.sum / this.n, min: this.min, max: this.max } : { n: 0, mean: NaN, min: NaN, max: NaN };
-  }
-}
+import { addRow, summarise, type MethodSummary, type WeightSums } from '../shards/summary.js';
 
 export interface InspectReport {
   shards: number;
   rows: number;
   bytes: number;
   counts: Manifest['counts'];
-  methods: Record<string, { n: number; weight_a: Summary; weight_b: Summary; weight_sum: Summary; area_weight: Summary }>;
+  methods: Record<string, MethodSummary>;
   class_balance: { name: string; as_a: number; as_b: number; soft_mass: number }[];
   /** Mean |rho − rho_true| of the shard's labels and of area labels of the same boxes, part masks as truth. */
   fidelity?: { samples: number; label_error: number; area_error: number; ratio: number };
@@ -42,7 +24,7 @@ export interface InspectReport {
 
 export async function inspectShards(dir: string, m: Manifest, masks?: string): Promise<InspectReport> {
   const C = m.class_names.length;
-  const per = new Map<string, { a: Running; b: Running; s: Running; area: Running }>();
+  const sums: WeightSums = {};
   const asA = new Array(C).fill(0);
   const asB = new Array(C).fill(0);
   const mass = new Array(C).fill(0);
@@ -50,19 +32,13 @@ export async function inspectShards(dir: string, m: Manifest, masks?: string): P
   const fid = masks ? await fidelityProbe(dir, m, masks) : undefined;
   for await (const s of readSamples(dir, m)) {
     rows++;
-    const e = per.get(s.method) ?? { a: new Running(), b: new Running(), s: new Running(), area: new Running() };
-    per.set(s.method, e);
-    e.a.add(s.weightA);
-    e.b.add(s.weightB);
-    e.s.add(s.weightA + s.weightB);
-    e.area.add(s.areaWeight);
+    addRow(sums, s.method, s.weightA, s.weightB, s.areaWeight);
     asA[s.labelA]++;
     if (s.method !== 'none') asB[s.labelB]++;
     s.softLabel.forEach((v, c) => (mass[c] += v));
     if (fid && s.method !== 'mixup') await fid.add(s);
   }
-  const methods: InspectReport['methods'] = {};
-  for (const [k, e] of per) methods[k] = { n: e.a.n, weight_a: e.a.summary(), weight_b: e.b.summary(), weight_sum: e.s.summary(), area_weight: e.area.summary() };
+  const methods = summarise(sums);
   return {
     shards: m.shards.length,
     rows,

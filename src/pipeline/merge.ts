@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readPart, readRequest, shardName, writeOutputFiles, writeRequest, writeShardStats, type Manifest, type PartFile, type ShardStats } from '../shards/manifest.js';
+import { readPart, readRequest, releaseOf, shardName, writeOutputFiles, writeRequest, writeShardStats, type Manifest, type PartFile, type ReleaseInfo, type ShardStats } from '../shards/manifest.js';
 import { writeFileAtomic, exists, fileSha256 } from '../util/fs.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
@@ -26,6 +26,9 @@ export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; s
     }
     if (p.part.of !== first.part.of) throw new UserError(`${dirs[i]} is part ${p.part.index} of ${p.part.of}, ${dirs[0]} part ${first.part.index} of ${first.part.of}`);
   });
+  parts.forEach((p, i) => {
+    if (!p.info.sources || p.shards.some((st) => !st.weights)) throw new UserError(`${dirs[i]} was written by an older snapmix (no source list or weight sums); rerun that part with this version`);
+  });
   const K = first.part.of;
   partOrder(dirs, parts, 'generate');
   const byShard = new Map<string, { st: ShardStats; dir: string }>();
@@ -43,6 +46,8 @@ export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; s
   return { parts, stats };
 }
 
+const definedOnly = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 /** Part index → position in dirs; every index 0..K−1 exactly once, or an error naming what to run. */
 function partOrder(dirs: string[], parts: { part: { index: number; of: number } }[], command: string): Map<number, number> {
   const K = parts[0].part.of;
@@ -56,11 +61,12 @@ function partOrder(dirs: string[], parts: { part: { index: number; of: number } 
   return order;
 }
 
-export async function merge(o: { parts: string[]; out: string; overwrite: boolean; log?: (l: string) => void }): Promise<MergeResult> {
+export async function merge(o: { parts: string[]; out: string; overwrite: boolean; release?: Partial<ReleaseInfo>; log?: (l: string) => void }): Promise<MergeResult> {
   const reads = o.parts.map((p) => ({ flag: 'PART', path: p }));
   return withOutput({ out: o.out, kind: 'shards', command: 'merge', reads, overwrite: o.overwrite }, async (out) => {
     const { parts, stats } = await checkParts(o.parts);
-    const info = parts[0].info;
+    // The card's license and title: from merge's flags, else as the parts recorded them.
+    const info = { ...parts[0].info, release: releaseOf({ ...parts[0].info.release, ...definedOnly(o.release) }) };
     if (out.state === 'ours') {
       const prev = await readRequest(o.out);
       if (prev !== info.request && !o.overwrite) throw new UserError(`--out ${o.out} holds another run; pass --overwrite to replace it or choose another directory`);

@@ -9,6 +9,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { STATE_DIR } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
 import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
+import { combine, type WeightSums } from './summary.js';
+import { CARD_FILE, DEFAULT_LICENSE, renderCard } from './card.js';
 
 export interface ShardEntry {
   filename: string;
@@ -27,6 +29,21 @@ export interface ShardStats extends ShardEntry {
   skipped: SkippedSample[];
   /** Planned samples per method in this shard (the manifest sums them; no re-planning). */
   by_method: Record<string, number>;
+  /** Label-weight sums of the shard's rows per method (the manifest and card combine them in shard order). */
+  weights: WeightSums;
+}
+
+/** What a release says about itself beyond the data (the card's front matter); not part of the request. */
+export interface ReleaseInfo { license: string; title?: string }
+
+/** One line of sources.jsonl: a fingerprinted source file (the dataset fingerprint hashes these in order). */
+export interface SourceFile { id: string; label: number; split: string; sha256: string }
+
+export const SOURCES_FILE = 'sources.jsonl';
+
+/** The card's license and title: a given title only (the default is rendered from the manifest). */
+export function releaseOf(r: Partial<ReleaseInfo> = {}): ReleaseInfo {
+  return { license: r.license ?? DEFAULT_LICENSE, ...(r.title ? { title: r.title } : {}) };
 }
 
 export interface Manifest {
@@ -37,6 +54,8 @@ export interface Manifest {
   class_names: string[];
   dataset: { fingerprint: string; format: string; sources: number };
   teacher: { fingerprint: string } | null;
+  /** License and title of the dataset card (absent in outputs of older versions). */
+  release?: ReleaseInfo;
   shards: ShardEntry[];
   counts: {
     planned: number;
@@ -47,6 +66,8 @@ export interface Manifest {
     rejected_by_reason: Record<string, number>;
     by_method: Record<string, number>;
   };
+  /** Label-weight sums per method over every written row (absent in outputs of older versions). */
+  label_weights?: WeightSums;
 }
 
 /** What a run is, independent of how it was split: the manifest's header and the CAM-stage rejects. */
@@ -57,6 +78,9 @@ export interface RunInfo {
   dataset: { fingerprint: string; format: string; sources: number };
   teacher: string | null;
   sourceRejects: Reject[];
+  release: ReleaseInfo;
+  /** Every fingerprinted source file, in record order (written as sources.jsonl). */
+  sources: SourceFile[];
 }
 
 const pad5 = (n: number) => String(n).padStart(5, '0');
@@ -87,7 +111,8 @@ export function buildManifest(info: RunInfo, stats: ShardStats[]): Manifest {
     class_names: info.classNames,
     dataset: info.dataset,
     teacher: info.teacher ? { fingerprint: info.teacher } : null,
-    shards: stats.map(({ skipped: _s, by_method: _m, request: _r, ...e }) => e),
+    release: info.release,
+    shards: stats.map(({ skipped: _s, by_method: _m, request: _r, weights: _w, ...e }) => e),
     counts: {
       planned: info.dataset.sources * info.config.rounds,
       written: stats.reduce((a, s) => a + s.rows, 0),
@@ -97,10 +122,13 @@ export function buildManifest(info: RunInfo, stats: ShardStats[]): Manifest {
       rejected_by_reason: count(rejected),
       by_method: byMethod,
     },
+    label_weights: combine(stats.map((s) => s.weights)),
   };
 }
 
-/** rejects.jsonl, dataset_info.json, state.json and, last, manifest.json. */
+export const sourcesJsonl = (sources: SourceFile[]) => sources.map((s) => JSON.stringify({ id: s.id, label: s.label, split: s.split, sha256: s.sha256 }) + '\n').join('');
+
+/** rejects.jsonl, sources.jsonl, dataset_info.json, state.json, manifest.json and, last, the card (README.md). */
 export async function writeOutputFiles(dir: string, info: RunInfo, stats: ShardStats[]): Promise<{ manifest: Manifest; manifestSha256: string }> {
   const manifest = buildManifest(info, stats);
   await writeFileAtomic(path.join(dir, 'rejects.jsonl'), [
@@ -119,7 +147,9 @@ export async function writeOutputFiles(dir: string, info: RunInfo, stats: ShardS
     _output_all_columns: false,
     _split: null,
   }, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, SOURCES_FILE), sourcesJsonl(info.sources));
   const { sha256 } = await writeFileAtomic(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, CARD_FILE), renderCard(manifest, sha256));
   return { manifest, manifestSha256: sha256 };
 }
 

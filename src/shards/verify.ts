@@ -18,6 +18,11 @@ import { planConfigOf, shardName } from '../pipeline/generate.js';
 import { planSample } from '../mix/plan.js';
 import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
 import { parseManifest } from './reader.js';
+import { addRow, combine, type WeightSums } from './summary.js';
+import { CARD_FILE, renderCard } from './card.js';
+import { SOURCES_FILE, type SourceFile } from './manifest.js';
+import { datasetFingerprint } from '../data/fingerprint.js';
+import type { DatasetRecord } from '../data/types.js';
 
 /** A JSON description of an Arrow schema: what shard.schema.json validates. */
 export function describeSchema(schema: Schema): { fields: { name: string; type: string }[]; metadata: Record<string, unknown> } {
@@ -42,7 +47,7 @@ export interface VerifyOptions {
 export interface VerifyResult { shards: number; rows: number; manifestSha256: string }
 
 const MAX_PROBLEMS = 20;
-const KNOWN = new Set(['manifest.json', 'state.json', 'dataset_info.json', 'rejects.jsonl', 'README.md', 'cams', STATE_DIR]);
+const KNOWN = new Set(['manifest.json', 'state.json', 'dataset_info.json', 'rejects.jsonl', CARD_FILE, SOURCES_FILE, 'cams', STATE_DIR]);
 
 class Problems {
   list: string[] = [];
@@ -148,6 +153,7 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
   const labelOf = new Map<string, number>();
   let rows = 0;
   const missingSeen = new Set<number>();
+  const shardWeights: WeightSums[] = [];
   for (const s of m.shards) {
     const file = path.join(dir, s.filename);
     const buf = await fs.readFile(file).catch(() => undefined);
@@ -174,10 +180,12 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
     if (!isDeepStrictEqual((desc.metadata.huggingface as { info?: { features?: unknown } } | undefined)?.info?.features, features)) p.add(`${file}: its huggingface features differ from the manifest's class names`);
     let count = 0;
     let prev = s.first_index - 1;
+    const weights: WeightSums = {};
+    shardWeights.push(weights);
     for (const b of batches) {
       const col = (name: string) => b.getChild(name);
-      const [idx, round, method, boxA, boxB, la, lb, sa, sb] = ['index', 'round', 'method', 'box_a', 'box_b', 'label_a', 'label_b', 'source_a', 'source_b'].map(col);
-      if (!idx || !round || !method || !boxA || !boxB || !la || !lb || !sa || !sb) break; // the schema check has said which
+      const [idx, round, method, boxA, boxB, la, lb, sa, sb, wa, wb, aw] = ['index', 'round', 'method', 'box_a', 'box_b', 'label_a', 'label_b', 'source_a', 'source_b', 'weight_a', 'weight_b', 'area_weight'].map(col);
+      if (!idx || !round || !method || !boxA || !boxB || !la || !lb || !sa || !sb || !wa || !wb || !aw) break; // the schema check has said which
       for (let i = 0; i < b.numRows; i++, count++) {
         const g = num(idx.get(i));
         const where = `${file} row ${count} (index ${g})`;
@@ -192,6 +200,7 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
         }
         if (skipped.has(g)) p.add(`${where}: listed as skipped in rejects.jsonl, yet present`);
         prev = g;
+        addRow(weights, method.get(i), wa.get(i), wb.get(i), aw.get(i));
         const pl = planOf(g);
         if (num(round.get(i)) !== pl.round) p.add(`${where}: round ${num(round.get(i))}, the plan says ${pl.round}`);
         if (method.get(i) !== pl.method) p.add(`${where}: method ${method.get(i)}, the plan says ${pl.method}`);
@@ -229,6 +238,16 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
   if (sum(m.counts.rejected_by_reason) !== m.counts.rejected_sources) p.add(`${manifestFile}: counts.rejected_by_reason sums to ${sum(m.counts.rejected_by_reason)}, counts.rejected_sources is ${m.counts.rejected_sources}`);
 
+  if (m.label_weights && !isDeepStrictEqual(m.label_weights, combine(shardWeights))) p.add(`${manifestFile}: label_weights differ from the weights the shards hold`);
+
+  // A release of this version also lists its sources (the dataset fingerprint's input) and has a card.
+  if (m.release) {
+    await checkSources(dir, m, labelOf, p);
+    const card = await fs.readFile(path.join(dir, CARD_FILE), 'utf8').catch(() => undefined);
+    if (card === undefined) p.add(`${path.join(dir, CARD_FILE)} (the dataset card) is missing: rerun the generate or merge command that made ${dir}`);
+    else if (card !== renderCard(m, manifestSha256)) p.add(`${path.join(dir, CARD_FILE)}: the dataset card differs from the one the manifest renders (edited?); rerun generate or merge to rewrite it`);
+  }
+
   // The HF files name the same shards and classes.
   const state = (await readJson(path.join(dir, 'state.json'))) as { _data_files?: { filename: string }[] };
   if ((state._data_files ?? []).map((f) => f.filename).join() !== m.shards.map((s) => s.filename).join()) p.add(`${dir}/state.json lists other data files than the manifest`);
@@ -249,6 +268,29 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
   if (rows === 0 && !opts.allowEmpty) p.add(`${dir}: 0 rows written (${planned} planned; see rejects.jsonl); pass --allow-empty to accept an empty output`);
   if (p.list.length) throw new UserError(`${dir} failed verification:\n  ${p.list.join('\n  ')}`);
   return { shards: m.shards.length, rows, manifestSha256 };
+}
+
+/** sources.jsonl hashes to the manifest's dataset fingerprint and agrees with the rows' sources and labels. */
+async function checkSources(dir: string, m: { class_names: string[]; dataset: { fingerprint: string } }, labelOf: Map<string, number>, p: Problems): Promise<void> {
+  const file = path.join(dir, SOURCES_FILE);
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return p.add(`${file} is missing: rerun the generate or merge command that made ${dir}`);
+  const list: SourceFile[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (!line) continue;
+    try {
+      list.push(JSON.parse(line) as SourceFile);
+    } catch {
+      return p.add(`${file} line ${i + 1} is not JSON`);
+    }
+  }
+  const fp = datasetFingerprint(m.class_names, list as unknown as DatasetRecord[], list.map((s) => s.sha256));
+  if (fp !== m.dataset.fingerprint) p.add(`${file} does not hash to the manifest's dataset fingerprint (${fp.slice(0, 12)}… ≠ ${m.dataset.fingerprint.slice(0, 12)}…): it was edited`);
+  const label = new Map(list.map((s) => [s.id, s.label]));
+  for (const [id, l] of labelOf) {
+    if (!label.has(id)) p.add(`${file} does not list ${id}, a source of the shards`);
+    else if (label.get(id) !== l) p.add(`${file} gives ${id} label ${label.get(id)}, the shards ${l}`);
+  }
 }
 
 function sortKeys(o: Record<string, number>): Record<string, number> {
