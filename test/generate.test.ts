@@ -57,7 +57,7 @@ test('same request → byte-identical shards and manifest, with 1 or 2 workers; 
   const [fa, fb, fc] = await Promise.all([files(a), files(b), files(c)]);
   assert.deepEqual(fa, fb, 'workers 1 and 2 give the same bytes');
   assert.deepEqual(fb, fc, 'a rerun gives the same bytes');
-  assert.deepEqual(Object.keys(fa), ['data-00000-of-00003.arrow', 'data-00001-of-00003.arrow', 'data-00002-of-00003.arrow', 'dataset_info.json', 'manifest.json', 'rejects.jsonl', 'state.json']);
+  assert.deepEqual(Object.keys(fa), ['README.md', 'data-00000-of-00003.arrow', 'data-00001-of-00003.arrow', 'data-00002-of-00003.arrow', 'dataset_info.json', 'manifest.json', 'rejects.jsonl', 'sources.jsonl', 'state.json']);
   const m = ra.manifest;
   assert.equal(m.counts.planned, 48);
   assert.equal(m.counts.written, 48);

@@ -85,7 +85,7 @@ test('source cache in memory and spilled to disk: identical shards, equal to dec
   const shards = (await fs.readdir(mem)).filter((f) => f.endsWith('.arrow'));
   assert.equal(shards.length, 4);
   for (const f of shards) assert.deepEqual(await fs.readFile(path.join(spill, f)), await fs.readFile(path.join(mem, f)), f);
-  assert.deepEqual((await fs.readdir(spill)).filter((f) => /sources/.test(f)), [], 'no spill file left');
+  assert.deepEqual((await fs.readdir(spill)).filter((f) => /snapmix-sources/.test(f)), [], 'no spill file left');
   // Every row against the sources decoded straight from their files (the replay path), composed and encoded.
   const m = await readManifest(mem);
   const rp = await openReplay(mem, m);

@@ -15,6 +15,7 @@ import * as preview from './preview.js';
 import * as verify from './verify.js';
 import * as mergeCmd from './merge.js';
 import * as reproduceCmd from './reproduce.js';
+import * as exportCmd from './export.js';
 
 function fail(e: unknown): never {
   const err = envError(e); // disk full, read-only, permissions …: a named path and a remedy, not a stack
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     .command(cmd(verify))
     .command(cmd(mergeCmd))
     .command(cmd(reproduceCmd))
+    .command(cmd(exportCmd))
     .command(cmd(demo))
     .demandCommand(1, 'name a command; see --help')
     .strict()

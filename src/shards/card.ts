@@ -60,6 +60,8 @@ export interface CardFiles {
   kind: string;
   /** Python that loads them. */
   load: string;
+  /** For a copy in another format (an export): where it came from and how to check it, instead of verify/reproduce. */
+  provenance?: string;
 }
 
 export function arrowFiles(m: Manifest): CardFiles {
@@ -93,6 +95,7 @@ export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles
   const reasons = (o: Record<string, number>) => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   const teacher = m.teacher ? `\`${m.teacher.fingerprint}\`` : 'none (this method needs no CAMs)';
   const cams = c.method === 'snapmix' ? '--teacher TEACHER' : '';
+  const here = files.provenance ? 'RELEASE' : '.'; // an export's card points back at the release
   const body = [
     `# ${title}`,
     '',
@@ -135,16 +138,17 @@ export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles
     '',
     '## Check and reproduce',
     '',
+    ...(files.provenance ? [files.provenance, 'RELEASE below is the release directory (Arrow shards and manifest.json) this was exported from.', ''] : []),
     'Integrity (every shard\'s sha256, layout, plan replay and counts), with the manifest sha256 above:',
     '',
     '```sh',
-    `snapmix verify . --manifest-sha256 ${manifestSha256}`,
+    `snapmix verify ${here} --manifest-sha256 ${manifestSha256}`,
     '```',
     '',
     `Regenerate from the same data${m.teacher ? ' and teacher' : ''} (DATA: the dataset with the fingerprint above${m.teacher ? '; TEACHER: the teacher with the teacher fingerprint' : ''}), shard by shard against the manifest:`,
     '',
     '```sh',
-    `snapmix reproduce . --data DATA ${cams}`.trimEnd(),
+    `snapmix reproduce ${here} --data DATA ${cams}`.trimEnd(),
     `snapmix generate --data DATA ${cams} ${configFlags(c)} --out OUT`.replace(/ {2,}/g, ' '),
     '```',
     '',

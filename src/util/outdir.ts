@@ -9,12 +9,12 @@ import path from 'node:path';
 import { UserError, envError } from './errors.js';
 import { acquireLock, LOCK_FILE, type Lock } from './lock.js';
 
-export type OutputKind = 'shards' | 'cams' | 'model' | 'synth';
+export type OutputKind = 'shards' | 'cams' | 'model' | 'synth' | 'export';
 export interface ReadPath { flag: string; path: string }
 
 export const STATE_DIR = '.snapmix';
 const MARKER = 'output.json';
-const KIND_WORDS: Record<OutputKind, string> = { shards: 'shard output', cams: 'CAM cache', model: 'model directory', synth: 'synthetic dataset' };
+const KIND_WORDS: Record<OutputKind, string> = { shards: 'shard output', cams: 'CAM cache', model: 'model directory', synth: 'synthetic dataset', export: 'export (Parquet or WebDataset)' };
 
 /** The canonical path: realpath of the deepest existing ancestor, plus the rest (which need not exist). */
 export async function canonical(p: string): Promise<string> {

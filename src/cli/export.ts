@@ -1,0 +1,33 @@
+import type { Argv } from 'yargs';
+import { EXPORT_FORMATS, exportRelease, type ExportFormat } from '../pipeline/export.js';
+import { createProgress, type Progress } from '../train/progress.js';
+import { withQuiet } from './common.js';
+
+export const command = 'export <release>';
+export const describe = 'write a release\'s shards as Parquet (DuckDB, Spark, polars, HF Hub) or WebDataset tars (PyTorch webdataset), deterministically';
+
+export function builder(y: Argv) {
+  return withQuiet(y)
+    .positional('release', { type: 'string', demandOption: true, describe: "a 'snapmix generate' or 'merge' output (verified first)" })
+    .option('to', { choices: EXPORT_FORMATS, demandOption: true, describe: 'parquet: data-KKKKK-of-NNNNN.parquet per shard; webdataset: shard-KKKKKK.tar per shard' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output directory (new, empty, or an earlier export of the same release; --overwrite for another)' })
+    .option('row-group-mb', { type: 'number', default: 100, describe: 'Parquet: largest row group in MiB of average row size' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix export in --out (never other files)' })
+    .example('$0 export runs/shards --to parquet --out runs/parquet', "then: duckdb -c \"select method, avg(weight_a) from 'runs/parquet/*.parquet' group by 1\"")
+    .example('$0 export runs/shards --to webdataset --out runs/wds', 'for webdataset.WebDataset("runs/wds/shard-{000000..000009}.tar")');
+}
+
+export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  let bar: Progress | undefined;
+  const r = await exportRelease({
+    release: a.release, to: a.to as ExportFormat, out: a.out, overwrite: a.overwrite, rowGroupBytes: a.rowGroupMb * 2 ** 20,
+    onProgress: (d, t) => {
+      bar ??= createProgress('export', t, { quiet: a.quiet });
+      bar.update(d);
+      if (d === t) bar.stop();
+    },
+  });
+  const rows = r.files.reduce((s, f) => s + f.rows, 0);
+  const bytes = r.files.reduce((s, f) => s + f.bytes, 0);
+  console.log(`export: ${rows} rows in ${r.files.length} ${a.to} file(s), ${(bytes / 2 ** 20).toFixed(1)} MiB, at ${a.out} (${r.seconds.toFixed(1)}s); SHA256SUMS, export.json and README.md beside them`);
+}

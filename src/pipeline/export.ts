@@ -1,0 +1,92 @@
+// `snapmix export RELEASE --to parquet|webdataset --out DIR`: the release's shards in the formats other
+// trainers read, one output file per shard, deterministic bytes; plus SHA256SUMS, export.json and a
+// dataset card pointing at the new files. The release is verified first: a damaged one is not exported.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { readManifest } from '../shards/reader.js';
+import { verifyDirectory } from '../shards/verify.js';
+import { CARD_FILE, renderCard, type CardFiles } from '../shards/card.js';
+import type { Manifest } from '../shards/manifest.js';
+import { arrowToParquet, DEFAULT_ROW_GROUP_BYTES } from '../shards/to-parquet.js';
+import { arrowToTar, tarName } from '../shards/to-webdataset.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { UserError } from '../util/errors.js';
+import { withOutput } from '../util/outdir.js';
+
+export const EXPORT_FORMATS = ['parquet', 'webdataset'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportedFile { filename: string; from: string; rows: number; bytes: number; sha256: string }
+
+export interface ExportResult { files: ExportedFile[]; manifestSha256: string; seconds: number }
+
+export const EXPORT_RECORD = 'export.json';
+export const SUMS_FILE = 'SHA256SUMS';
+
+const parquetName = (shard: string) => shard.replace(/\.arrow$/, '.parquet');
+
+function cardFiles(to: ExportFormat, m: Manifest, files: ExportedFile[], manifestSha256: string): CardFiles {
+  const bytes = files.reduce((a, f) => a + f.bytes, 0);
+  const provenance = `Exported by \`snapmix export\` from the release whose manifest.json has sha256 \`${manifestSha256}\`; \`sha256sum -c ${SUMS_FILE}\` checks every file.`;
+  if (to === 'parquet') {
+    return {
+      glob: 'data-*.parquet', bytes, kind: 'Parquet files (Snappy; the `huggingface` features kept in the file metadata)', provenance,
+      load: [
+        'from datasets import load_dataset',
+        'ds = load_dataset("parquet", data_files="data-*.parquet", split="train")',
+        '# DuckDB: select label_a, weight_a, label_b, weight_b from \'data-*.parquet\'',
+        '# polars: pl.scan_parquet("data-*.parquet")',
+      ].join('\n'),
+    };
+  }
+  const last = String(Math.max(0, files.length - 1)).padStart(6, '0');
+  const ext = m.config.format === 'jpeg' ? 'jpg' : m.config.format;
+  return {
+    glob: 'shard-*.tar', bytes, kind: `WebDataset tars (per sample KEY.${ext} and KEY.json; KEY = the sample index)`, provenance,
+    load: [
+      'import webdataset as wds',
+      `ds = wds.WebDataset("shard-{000000..${last}}.tar").decode("pil").to_tuple("${ext}", "json")`,
+      '# or: load_dataset("webdataset", data_files="shard-*.tar", split="train")',
+    ].join('\n'),
+  };
+}
+
+export async function exportRelease(o: {
+  release: string; to: ExportFormat; out: string; overwrite: boolean; rowGroupBytes?: number;
+  log?: (l: string) => void; onProgress?: (done: number, total: number) => void;
+}): Promise<ExportResult> {
+  const t0 = Date.now();
+  if (!EXPORT_FORMATS.includes(o.to)) throw new UserError(`--to must be one of ${EXPORT_FORMATS.join(', ')}, got ${o.to}`);
+  const rowGroupBytes = o.rowGroupBytes ?? DEFAULT_ROW_GROUP_BYTES;
+  if (!(rowGroupBytes >= 1)) throw new UserError(`--row-group-mb must be positive, got ${rowGroupBytes / 2 ** 20}`);
+  const m = await readManifest(o.release);
+  const { manifestSha256 } = await verifyDirectory(o.release, { allowEmpty: true }).catch((e: Error) => {
+    throw new UserError(`${o.release} is not exported: it fails verification (${e.message.split('\n').slice(1, 3).map((l) => l.trim()).join('; ')}); regenerate it or fetch it again`);
+  });
+  return withOutput({ out: o.out, kind: 'export', command: `export --to ${o.to}`, reads: [{ flag: 'RELEASE', path: o.release }], overwrite: o.overwrite }, async (out) => {
+    // An earlier export here (ours) is replaced whole: its files are a function of the release, redone cheaply.
+    if (out.state === 'ours') {
+      const prev = JSON.parse(await fs.readFile(path.join(o.out, EXPORT_RECORD), 'utf8').catch(() => '{}')) as { to?: string; release?: { manifest_sha256?: string } };
+      const same = prev.to === o.to && prev.release?.manifest_sha256 === manifestSha256;
+      if (!same && !o.overwrite) throw new UserError(`--out ${o.out} holds an export of another release or format; pass --overwrite to replace it or choose another directory`);
+      await out.clear();
+    }
+    const ext = m.config.format === 'jpeg' ? 'jpg' : m.config.format;
+    const files: ExportedFile[] = [];
+    for (const [k, s] of m.shards.entries()) {
+      const ipc = await fs.readFile(path.join(o.release, s.filename));
+      const filename = o.to === 'parquet' ? parquetName(s.filename) : tarName(k);
+      const bytes = o.to === 'parquet' ? arrowToParquet(ipc, s.rows, rowGroupBytes) : await arrowToTar(ipc, m.class_names, ext);
+      const w = await writeFileAtomic(path.join(o.out, filename), bytes);
+      files.push({ filename, from: s.filename, rows: s.rows, ...w });
+      o.onProgress?.(k + 1, m.shards.length);
+    }
+    await writeFileAtomic(path.join(o.out, SUMS_FILE), files.map((f) => `${f.sha256}  ${f.filename}\n`).join(''));
+    await writeFileAtomic(path.join(o.out, EXPORT_RECORD), JSON.stringify({
+      format: 'snapmix-export', version: 1, to: o.to, row_group_bytes: o.to === 'parquet' ? rowGroupBytes : undefined,
+      release: { request: m.request, manifest_sha256: manifestSha256 }, files,
+    }, null, 2) + '\n');
+    await writeFileAtomic(path.join(o.out, CARD_FILE), renderCard(m, manifestSha256, cardFiles(o.to, m, files, manifestSha256)));
+    return { files, manifestSha256, seconds: (Date.now() - t0) / 1000 };
+  });
+}
