@@ -1,58 +1,99 @@
-// Training and inference throughput of the zoo model: images/s, median of N timed repeats after a
-// warm-up. Usage: npx tsx scripts/bench-train.ts [--backend wasm] [--size 64] [--batch 32] [--repeats 5] [--steps 5]
-import * as tf from '@tensorflow/tfjs';
+// Training throughput of the zoo model through the real training loop (src/train/loop.ts): in process
+// (one thread) and with --train-workers 1, 2 (data-parallel replicas in worker threads), images/s over
+// timed epochs of constant random batches, median of N; printed beside the PyTorch CPU anchor.
+// Usage: npx tsx scripts/bench-train.ts [--size 64] [--batch 32] [--batches 12] [--repeats 3] [--workers 1,2]
 import { parseArgs } from 'node:util';
-import { backendLine, initBackend, type BackendChoice } from '../src/model/backend.js';
+import * as tf from '@tensorflow/tfjs';
+import { backendLine, initBackend } from '../src/model/backend.js';
 import { buildResNet, DEFAULT_RESNET } from '../src/model/zoo.js';
+import { trainLoop, type Batch, type BatchSource } from '../src/train/loop.js';
+import { DEFAULT_RECIPE } from '../src/train/recipe.js';
 import { machineLine, median } from './bench-common.js';
 
 const { values } = parseArgs({
   options: {
-    backend: { type: 'string', default: 'wasm' },
     size: { type: 'string', default: '64' },
     batch: { type: 'string', default: '32' },
-    repeats: { type: 'string', default: '5' },
-    steps: { type: 'string', default: '5' },
+    batches: { type: 'string', default: '12' },
+    repeats: { type: 'string', default: '3' },
     classes: { type: 'string', default: '10' },
+    workers: { type: 'string', default: '1,2' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const size = Number(values.size);
 const batch = Number(values.batch);
+const batches = Number(values.batches);
 const repeats = Number(values.repeats);
-const steps = Number(values.steps);
 const classes = Number(values.classes);
 
-const info = await initBackend(values.backend as BackendChoice);
+// The anchor, measured on this machine with Debian's python3-torch by scripts/bench_train_torch.py (the
+// same architecture written out in PyTorch, SGD momentum, batch 32 at 64 px); see README "Measurements".
+const PYTORCH = { threads1: 352.4, threads2: 486.6, source: 'PyTorch 2.13 CPU, issue #11 table (scripts/bench_train_torch.py)' };
+
+const info = await initBackend('wasm');
 console.log(machineLine());
 console.log(backendLine(info));
-const model = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
-console.log(`model: zoo resnet width ${DEFAULT_RESNET.width} depth ${DEFAULT_RESNET.depth} stages ${DEFAULT_RESNET.stages} (${model.countParams()} params); input ${size}x${size}x3; batch ${batch}; ${classes} classes`);
-console.log(`method: ${steps} batches per repeat, ${repeats} repeats after 2 warm-up batches; images/s = ${steps}·${batch} / repeat time; median reported`);
+const probe = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
+console.log(`model: zoo resnet width ${DEFAULT_RESNET.width} depth ${DEFAULT_RESNET.depth} stages ${DEFAULT_RESNET.stages} (${probe.countParams()} params); input ${size}x${size}x3; batch ${batch}; ${classes} classes; SGD momentum`);
+console.log(`method: trainLoop epochs of ${batches} batches (the first epoch is warm-up), ${repeats} timed epochs; images/s = images / epoch time; median reported`);
+probe.dispose();
 
-const x = tf.randomUniform([batch, size, size, 3], -2, 2, 'float32', 1);
-const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % classes), 'int32'), classes).toFloat();
-const opt = tf.train.momentum(0.01, 0.9);
-const trainStep = async () => {
-  const cost = opt.minimize(() => tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(model.apply(x, { training: true }) as tf.Tensor)), 1)).mean() as tf.Scalar, true)!;
-  await cost.data();
-  cost.dispose();
-};
-const inferStep = async () => {
-  const p = model.predict(x) as tf.Tensor;
-  await p.data();
-  p.dispose();
+const x = new Float32Array(batch * size * size * 3).map((_, i) => Math.sin(i * 12.9898) * 2);
+const targets = new Float32Array(batch * classes);
+const labels = new Int32Array(batch);
+for (let i = 0; i < batch; i++) {
+  labels[i] = i % classes;
+  targets[i * classes + labels[i]] = 1;
+}
+const source: BatchSource = {
+  size, numClasses: classes, batchesPerEpoch: batches,
+  *epoch(): Iterable<Batch> {
+    for (let b = 0; b < batches; b++) yield { x: x.slice(), targets: targets.slice(), labels, n: batch };
+  },
 };
 
-async function measure(name: string, step: () => Promise<void>): Promise<void> {
-  for (let i = 0; i < 2; i++) await step();
+async function measure(trainWorkers: number): Promise<number> {
+  const model = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
   const rates: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) await step();
-    rates.push((steps * batch) / ((performance.now() - t0) / 1000));
-  }
-  console.log(`${name}: ${median(rates).toFixed(1)} images/s (median of ${repeats}; min ${Math.min(...rates).toFixed(1)}, max ${Math.max(...rates).toFixed(1)})`);
+  await trainLoop({
+    model, source, trainWorkers, quiet: true,
+    recipe: { ...DEFAULT_RECIPE, epochs: repeats + 1, batchSize: batch, warmup: 0, weightDecay: 5e-4 },
+    evaluate: async () => null,
+    onEpoch: async (m) => {
+      if (m.epoch > 1) rates.push(m.images_per_s);
+    },
+  });
+  model.dispose();
+  const r = median(rates);
+  console.log(`train, ${trainWorkers === 1 ? '--train-workers 1 (in process, 1 thread)' : `--train-workers ${trainWorkers}`}: ${r.toFixed(1)} images/s (median of ${repeats}; min ${Math.min(...rates).toFixed(1)}, max ${Math.max(...rates).toFixed(1)})`);
+  return r;
 }
 
-await measure('train', trainStep);
-await measure('inference', inferStep);
+if (values.profile) {
+  // Per-kernel time of one in-process training step (tf.profile), largest first.
+  const model = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
+  const opt = tf.train.momentum(0.01, 0.9);
+  const xs = tf.tensor4d(x, [batch, size, size, 3]);
+  const ts = tf.tensor2d(targets, [batch, classes]);
+  const f = () => tf.neg(tf.sum(tf.mul(ts, tf.logSoftmax(model.apply(xs, { training: true }) as tf.Tensor)))).div(batch) as tf.Scalar;
+  for (let i = 0; i < 2; i++) tf.dispose(opt.minimize(f, true));
+  const prof = await tf.profile(() => tf.dispose(opt.minimize(f, true)));
+  const byKernel = new Map<string, number>();
+  for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+  console.log(`profile: one step, ${prof.kernels.length} kernels, ${total.toFixed(1)} ms kernel time, ${prof.newTensors} new tensors`);
+  for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(1)}%`);
+}
+
+const results = new Map<number, number>();
+for (const w of values.workers.split(',').map(Number)) results.set(w, await measure(w));
+const one = results.get(1);
+const two = results.get(2);
+console.log('');
+console.log('| trainer | images/s | vs PyTorch 2 threads |');
+console.log('|---|---:|---:|');
+for (const [w, r] of results) console.log(`| snapmix train, --train-workers ${w} | ${r.toFixed(1)} | ${(r / PYTORCH.threads2).toFixed(2)}× |`);
+console.log(`| ${PYTORCH.source}, 1 thread | ${PYTORCH.threads1} | ${(PYTORCH.threads1 / PYTORCH.threads2).toFixed(2)}× |`);
+console.log(`| ${PYTORCH.source}, 2 threads | ${PYTORCH.threads2} | 1.00× |`);
+if (one && two) console.log(`2 workers / 1: ${(two / one).toFixed(2)}× (goal ≥ 1.7×); 2 workers / PyTorch 2 threads: ${(two / PYTORCH.threads2).toFixed(2)}× (goal ≥ 0.25×)`);

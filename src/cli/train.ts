@@ -19,6 +19,7 @@ export function builder(y: Argv) {
     .option('midlevel', { type: 'boolean', default: false, describe: "student: add the paper's Baseline+ mid-level head (stopped gradient, 1×1 conv, max pool, own classifier)" })
     .option('mid-layer', { type: 'string', describe: 'student: layer feeding the mid-level head (default: output of the second-to-last stage)' })
     .option('workers', { type: 'number', default: 2, describe: 'student: image-decoding worker threads' })
+    .option('train-workers', { type: 'number', default: 2, describe: 'data-parallel training replicas in worker threads (wasm backend): each batch is split into N micro-batches, gradients summed in a fixed order, BatchNorm over the whole batch; the same seed and N give the same weights. 1: train in process. Native backends always train in process' })
     .option('buffer-size', { type: 'number', default: 2048, describe: 'student: shuffle buffer (samples) across shards' })
     .option('resume', { type: 'boolean', default: false, describe: 'student: continue from --out/checkpoint (written every epoch)' })
     .option('refresh-every', { type: 'number', describe: 'student: every K epochs regenerate the SnapMix shards with the current student as teacher (needs --val = the source data)' })
@@ -35,7 +36,8 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   if (a.shards?.length) return studentHandler(a);
   if (!a.data) throw new UserError('pass --data DATASET (teacher on clean images) or --shards DIR… --val DATASET (student)');
   const recipe = validateRecipe(recipeFrom(a));
-  await startBackend(a.backend);
+  const backend = await startBackend(a.backend);
+  const trainWorkers = trainWorkersFor(a.trainWorkers, backend.kind);
   const dataset = await openDataset(a.data, a.dataFormat);
   const r = await trainTeacher({
     dataset,
@@ -47,8 +49,19 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     stages: a.stages,
     quiet: a.quiet,
     log,
+    trainWorkers,
   });
   log(`train: best test top-1 ${r.bestTop1 === null ? 'n/a (no test split)' : r.bestTop1.toFixed(4)}; model in ${a.out}; ${r.seconds.toFixed(1)}s`);
+}
+
+/** --train-workers, checked; native backends (multi-threaded themselves) train in process. */
+function trainWorkersFor(n: number, backend: string): number {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`--train-workers must be an integer in [1, 64], got ${n}`);
+  if (n > 1 && backend !== 'wasm') {
+    log(`train: --train-workers ${n} applies to the wasm backend; ${backend} trains in process`);
+    return 1;
+  }
+  return n;
 }
 
 async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
@@ -61,13 +74,14 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     throw new UserError(`--refresh-every must be an integer in [1, ${recipe.epochs - 1}] (below --epochs), got ${a.refreshEvery}`);
   }
   const backend = await startBackend(a.backend);
+  const trainWorkers = trainWorkersFor(a.trainWorkers, backend.kind);
   const val = await openDataset(a.val, a.dataFormat);
   const afterEpoch = a.refreshEvery
     ? await makeRefresher({ every: a.refreshEvery, epochs: recipe.epochs, shards: a.shards![0], data: val, backend, workers: a.workers, log })
     : undefined;
   const r = await trainStudent({
     shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, recipe, width: a.width, depth: a.depth, stages: a.stages,
-    midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch,
+    midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers,
   });
   log(`train: best val top-1 ${r.bestTop1 === null ? 'n/a' : r.bestTop1.toFixed(4)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { learningRate } from './schedule.js';
 import type { Recipe } from './recipe.js';
 import { createProgress } from './progress.js';
+import { stepLoss } from './loss.js';
+import { Replicas } from './replicas.js';
 
 export interface Batch {
   /** [n, size, size, 3] normalised. */
@@ -53,16 +55,34 @@ export interface LoopOptions {
   stopAfterEpoch?: number;
   bestSoFar?: number;
   quiet?: boolean;
+  /**
+   * Data-parallel replicas in worker threads (--train-workers; wasm only): each step is split into this
+   * many micro-batches whose gradients are summed in rank order (src/train/replicas.ts). 1: in process.
+   */
+  trainWorkers?: number;
 }
 
 export function makeOptimizer(r: Recipe): tf.Optimizer {
   return r.optimizer === 'adam' ? tf.train.adam(r.lr) : tf.train.momentum(r.lr, r.momentum);
 }
 
-function setLr(opt: tf.Optimizer, lr: number): void {
+export function setLr(opt: tf.Optimizer, lr: number): void {
   const o = opt as unknown as { setLearningRate?: (v: number) => void; learningRate: number };
   if (o.setLearningRate) o.setLearningRate(lr);
   else o.learningRate = lr;
+}
+
+/** Iterate a sync or async batch source, asking for the next batch while the caller works on this one. */
+async function* ahead(src: AsyncIterable<Batch> | Iterable<Batch>): AsyncGenerator<Batch> {
+  const it = Symbol.asyncIterator in src ? (src as AsyncIterable<Batch>)[Symbol.asyncIterator]() : (src as Iterable<Batch>)[Symbol.iterator]();
+  let next = Promise.resolve(it.next());
+  for (;;) {
+    const r = await next;
+    if (r.done) return;
+    // A sync source builds the next batch here, while the replicas compute this one.
+    next = new Promise((resolve) => setImmediate(() => resolve(it.next())));
+    yield r.value;
+  }
 }
 
 export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; history: EpochMetrics[] }> {
@@ -70,67 +90,71 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
   const opt = o.optimizer ?? makeOptimizer(recipe);
   const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const replicas = (o.trainWorkers ?? 1) > 1
+    ? await Replicas.start({ model, optimizer: opt, recipe, n: o.trainWorkers!, size: source.size, numClasses: source.numClasses })
+    : undefined;
+  /** One optimizer step, in process or on the replicas: the batch's mean loss and predictions. */
+  const step = async (batch: Batch, lr: number): Promise<{ loss: number; pred: Int32Array }> => {
+    if (replicas) return replicas.step(batch, lr);
+    setLr(opt, lr);
+    const x = tf.tensor4d(batch.x, [batch.n, source.size, source.size, 3]);
+    const t = tf.tensor2d(batch.targets, [batch.n, source.numClasses]);
+    let predT: tf.Tensor | undefined;
+    const cost = opt.minimize(() => {
+      const r = stepLoss(model, x, t, batch.n, kernels, recipe.weightDecay);
+      predT = r.pred;
+      return r.loss;
+    }, true, vars)!;
+    const [loss] = await cost.data();
+    const pred = (await predT!.data()) as Int32Array;
+    tf.dispose([x, t, cost, predT!]);
+    return { loss, pred };
+  };
   let best = o.bestSoFar ?? -Infinity;
   const history: EpochMetrics[] = [];
   const end = Math.min(recipe.epochs, o.stopAfterEpoch ?? recipe.epochs);
-  for (let epoch = o.startEpoch ?? 0; epoch < end; epoch++) {
-    const t0 = Date.now();
-    const bar = createProgress(`epoch ${epoch + 1}/${recipe.epochs}`, source.batchesPerEpoch, { quiet: o.quiet });
-    let lossSum = 0;
-    let accSum = 0;
-    let seen = 0;
-    let b = 0;
-    let lr = recipe.lr;
-    for await (const batch of source.epoch(epoch)) {
-      lr = learningRate(recipe.schedule, recipe.lr, epoch + b / source.batchesPerEpoch, recipe.epochs, recipe.warmup);
-      setLr(opt, lr);
-      const x = tf.tensor4d(batch.x, [batch.n, source.size, source.size, 3]);
-      const t = tf.tensor2d(batch.targets, [batch.n, source.numClasses]);
-      let predT: tf.Tensor | undefined;
-      const cost = opt.minimize(
-        () => {
-          // A model may have several heads (--midlevel): each is trained on the same targets, and
-          // their logits are added for prediction, as at test time.
-          const out = model.apply(x, { training: true }) as tf.Tensor2D | tf.Tensor2D[];
-          const heads = Array.isArray(out) ? out : [out];
-          predT = tf.keep((heads.length > 1 ? tf.addN(heads) : heads[0]).argMax(-1));
-          const ces = heads.map((logits) => tf.neg(tf.sum(tf.mul(t, tf.logSoftmax(logits)), 1)).mean());
-          const ce = ces.length > 1 ? tf.addN(ces) : ces[0];
-          if (recipe.weightDecay <= 0) return ce as tf.Scalar;
-          const l2 = tf.addN(kernels.map((k) => tf.sum(tf.square(k))));
-          return tf.add(ce, tf.mul(l2, 0.5 * recipe.weightDecay)) as tf.Scalar;
-        },
-        true,
-        vars,
-      )!;
-      const [lossV] = await cost.data();
-      const pred = (await predT!.data()) as Int32Array;
-      tf.dispose([x, t, cost, predT!]);
-      for (let i = 0; i < batch.n; i++) if (pred[i] === batch.labels[i]) accSum++;
-      lossSum += lossV * batch.n;
-      seen += batch.n;
-      b++;
-      if (!Number.isFinite(lossV)) throw new Error(`training diverged at epoch ${epoch + 1} batch ${b} (loss ${lossV}); lower --lr`);
-      bar.update(b, { loss: (lossSum / seen).toFixed(3), acc: (accSum / seen).toFixed(3) });
+  try {
+    for (let epoch = o.startEpoch ?? 0; epoch < end; epoch++) {
+      const t0 = Date.now();
+      const bar = createProgress(`epoch ${epoch + 1}/${recipe.epochs}`, source.batchesPerEpoch, { quiet: o.quiet });
+      let lossSum = 0;
+      let accSum = 0;
+      let seen = 0;
+      let b = 0;
+      let lr = recipe.lr;
+      for await (const batch of ahead(source.epoch(epoch))) {
+        lr = learningRate(recipe.schedule, recipe.lr, epoch + b / source.batchesPerEpoch, recipe.epochs, recipe.warmup);
+        const { loss: lossV, pred } = await step(batch, lr);
+        for (let i = 0; i < batch.n; i++) if (pred[i] === batch.labels[i]) accSum++;
+        lossSum += lossV * batch.n;
+        seen += batch.n;
+        b++;
+        if (!Number.isFinite(lossV)) throw new Error(`training diverged at epoch ${epoch + 1} batch ${b} (loss ${lossV}); lower --lr`);
+        bar.update(b, { loss: (lossSum / seen).toFixed(3), acc: (accSum / seen).toFixed(3) });
+      }
+      bar.stop();
+      // The replicas hold the trained weights: bring them into the model for evaluation and saving.
+      if (replicas) await replicas.pull(model, opt);
+      const trainSeconds = (Date.now() - t0) / 1000;
+      const top1 = await o.evaluate();
+      const m: EpochMetrics = {
+        epoch: epoch + 1,
+        lr,
+        train_loss: lossSum / Math.max(1, seen),
+        train_acc: accSum / Math.max(1, seen),
+        test_top1: top1,
+        seconds: (Date.now() - t0) / 1000,
+        images_per_s: seen / trainSeconds,
+      };
+      history.push(m);
+      const score = top1 ?? -epoch; // without held-out data the last epoch is the one kept
+      const isBest = top1 === null ? true : score > best;
+      if (isBest) best = score;
+      if (o.metricsFile) await fs.appendFile(o.metricsFile, JSON.stringify(m) + '\n');
+      await o.onEpoch(m, isBest, opt);
     }
-    bar.stop();
-    const trainSeconds = (Date.now() - t0) / 1000;
-    const top1 = await o.evaluate();
-    const m: EpochMetrics = {
-      epoch: epoch + 1,
-      lr,
-      train_loss: lossSum / Math.max(1, seen),
-      train_acc: accSum / Math.max(1, seen),
-      test_top1: top1,
-      seconds: (Date.now() - t0) / 1000,
-      images_per_s: seen / trainSeconds,
-    };
-    history.push(m);
-    const score = top1 ?? -epoch; // without held-out data the last epoch is the one kept
-    const isBest = top1 === null ? true : score > best;
-    if (isBest) best = score;
-    if (o.metricsFile) await fs.appendFile(o.metricsFile, JSON.stringify(m) + '\n');
-    await o.onEpoch(m, isBest, opt);
+  } finally {
+    await replicas?.close();
   }
   opt.dispose();
   return { best: Number.isFinite(best) && best >= 0 ? best : null, history };

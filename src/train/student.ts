@@ -40,6 +40,8 @@ export interface StudentOptions {
   stopAfterEpoch?: number;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** Data-parallel replicas (wasm; see trainLoop). Default 1: in process. */
+  trainWorkers?: number;
   /** Called after each epoch; may return new shard directories to train on from the next epoch (teacher refresh). */
   afterEpoch?: (epoch: number, deploy: tf.LayersModel, dir: string) => Promise<string[] | undefined>;
 }
@@ -117,6 +119,7 @@ async function train(o: StudentOptions): Promise<StudentResult> {
       bestSoFar: best,
       metricsFile: path.join(o.out, 'metrics.jsonl'),
       quiet: o.quiet,
+      trainWorkers: o.trainWorkers,
       evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
       onEpoch: async (m, isBest, opt) => {
         log(

@@ -23,6 +23,8 @@ export interface TeacherOptions {
   stages?: number;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** Data-parallel replicas (wasm; see trainLoop). Default 1: in process. */
+  trainWorkers?: number;
 }
 
 export interface TeacherResult {
@@ -69,6 +71,7 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
     recipe,
     metricsFile,
     quiet: o.quiet,
+    trainWorkers: o.trainWorkers,
     evaluate: async () => (testSet.images.length ? (await evaluate(model, testSet, pre)).top1 : null),
     onEpoch: async (m, isBest) => {
       log(

@@ -1,0 +1,104 @@
+// A data-parallel training replica (one worker thread, its own wasm runtime): computes the gradient of
+// its micro-batch, all-reduces it with the other replicas through shared memory in rank order, and
+// applies the sum with its own optimizer. Every replica applies the same bits, so all stay identical;
+// BatchNorm uses whole-batch statistics (src/train/sync-bn.ts).
+import { workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../model/backend.js';
+import { makeOptimizer, setLr } from '../train/loop.js';
+import { stepLoss } from '../train/loss.js';
+import { syncBatchNorm } from '../train/sync-bn.js';
+import { AllReduce, CTL_ABORT } from '../util/barrier.js';
+import type { ReplicaInit, ReplicaReply, ReplicaRequest } from '../train/replicas.js';
+
+// One replica per single-thread piscina pool (src/train/replicas.ts): the pool's workerData is the
+// replica's init, and its state lives in this module between tasks.
+const init = workerData as ReplicaInit;
+const ctl = new Int32Array(init.ctl);
+
+type Handler = (m: ReplicaRequest) => Promise<ReplicaReply>;
+
+async function start(): Promise<Handler> {
+  await initBackend('wasm');
+  const model = await tf.loadLayersModel(tf.io.fromMemory(init.artifacts));
+  const opt = makeOptimizer(init.recipe);
+  if (init.optimizer) {
+    const map = tf.io.decodeWeights(init.optimizer.data, init.optimizer.specs);
+    await opt.setWeights(init.optimizer.specs.map((s) => ({ name: s.name, tensor: map[s.name] })));
+  }
+  const grads = new AllReduce(new Float32Array(init.gradSlab), ctl, 3, init.rank, init.ranks, init.params);
+  const bn = new AllReduce(new Float32Array(init.bnSlab), ctl, 1, init.rank, init.ranks, init.bnLen);
+  let parties = init.ranks;
+  if (init.ranks > 1) syncBatchNorm(model, { reduce: bn, parties: () => parties });
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
+  const local = new Float32Array(init.params);
+  const sum = new Float32Array(init.params);
+
+  const step = (m: Extract<ReplicaRequest, { type: 'step' }>): ReplicaReply => {
+    bn.reset();
+    parties = m.active;
+    let loss = 0;
+    let pred: Int32Array = new Int32Array(0);
+    if (m.n > 0) {
+      const x = tf.tensor4d(m.x, [m.n, init.size, init.size, 3]);
+      const t = tf.tensor2d(m.t, [m.n, init.numClasses]);
+      let predT: tf.Tensor | undefined;
+      const { value, grads: g } = tf.variableGrads(() => {
+        const r = stepLoss(model, x, t, m.total, init.rank === 0 ? kernels : [], init.recipe.weightDecay);
+        predT = r.pred;
+        return r.loss;
+      }, vars);
+      loss = value.dataSync()[0];
+      pred = Int32Array.from(predT!.dataSync());
+      let off = 0;
+      for (const v of vars) {
+        local.set(g[v.name].dataSync(), off);
+        off += v.size;
+      }
+      tf.dispose([x, t, value, predT!, ...Object.values(g)]);
+    } else {
+      local.fill(0); // no rows this step: a zero gradient, but still one apply, so the replicas stay equal
+    }
+    grads.sum(local, init.ranks, sum);
+    setLr(opt, m.lr);
+    let off = 0;
+    const named = vars.map((v) => {
+      const tensor = tf.tensor(sum.subarray(off, off + v.size), v.shape);
+      off += v.size;
+      return { name: v.name, tensor };
+    });
+    opt.applyGradients(named);
+    tf.dispose(named.map((n) => n.tensor));
+    return { type: 'step', loss, pred };
+  };
+
+  const pull = async (): Promise<ReplicaReply> => {
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
+    }));
+    const { data, specs } = await tf.io.encodeWeights(await opt.getWeights());
+    return { type: 'pull', weightSpecs: artifacts!.weightSpecs!, weightData: artifacts!.weightData as ArrayBuffer, optimizer: { specs, data } };
+  };
+
+  return async (m) => {
+    try {
+      if (m.type === 'step') return step(m);
+      if (m.type === 'ping') return { type: 'ready' };
+      return await pull();
+    } catch (e) {
+      Atomics.store(ctl, CTL_ABORT, 1); // release the other replicas from their barriers
+      for (const at of [2, 4]) Atomics.notify(ctl, at);
+      throw e;
+    }
+  };
+}
+
+const ready = start();
+ready.catch(() => {}); // reported by the first task
+
+export default async function replicaTask(m: ReplicaRequest): Promise<ReplicaReply> {
+  return (await ready)(m);
+}

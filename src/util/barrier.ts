@@ -1,0 +1,65 @@
+// Shared-memory collectives for data-parallel replicas in worker threads: a reusable barrier and a
+// fixed-order all-reduce over SharedArrayBuffer slabs. Every replica sums the ranks 0..R−1 in the same
+// order, so all of them get the same bits and the replicas stay identical.
+
+/** Control words: [abort, (count, generation) per barrier …]. */
+export const CTL_ABORT = 0;
+
+export class AbortedError extends Error {}
+
+/**
+ * Wait until `parties` replicas have arrived at barrier `at` (words at, at+1 of ctl). Polls the abort
+ * word once a second so a failed replica cannot leave the others waiting forever.
+ */
+export function barrier(ctl: Int32Array, at: number, parties: number): void {
+  if (parties <= 1) return;
+  const gen = Atomics.load(ctl, at + 1);
+  if (Atomics.add(ctl, at, 1) === parties - 1) {
+    Atomics.store(ctl, at, 0);
+    Atomics.add(ctl, at + 1, 1);
+    Atomics.notify(ctl, at + 1);
+    return;
+  }
+  while (Atomics.load(ctl, at + 1) === gen) {
+    if (Atomics.load(ctl, CTL_ABORT)) throw new AbortedError('another training replica failed');
+    Atomics.wait(ctl, at + 1, gen, 1000);
+  }
+}
+
+/**
+ * All-reduce (sum) of `local` across ranks 0..parties−1 through a slab of 2 × ranks × len floats
+ * (double-buffered by call parity, so a fast replica's next write never overwrites a slow one's read).
+ */
+export class AllReduce {
+  private calls = 0;
+  constructor(
+    private readonly slab: Float32Array,
+    private readonly ctl: Int32Array,
+    private readonly at: number,
+    private readonly rank: number,
+    private readonly ranks: number,
+    readonly len: number,
+  ) {
+    if (slab.length < 2 * ranks * len) throw new Error(`all-reduce slab holds ${slab.length} floats, needs ${2 * ranks * len}`);
+  }
+
+  /** Start a new sequence (every replica at the same point, e.g. each step; only after a full barrier). */
+  reset(): void {
+    this.calls = 0;
+  }
+
+  /** Sum over ranks 0..parties−1 (parties ≤ ranks; ranks ≥ parties take no part), in rank order. */
+  sum(local: ArrayLike<number>, parties: number, out: Float32Array | Float64Array = new Float64Array(local.length)): Float32Array | Float64Array {
+    const n = local.length;
+    if (n > this.len) throw new Error(`all-reduce of ${n} values exceeds the slab's ${this.len}`);
+    const base = (this.calls++ & 1) * this.ranks * this.len;
+    this.slab.set(local, base + this.rank * this.len);
+    barrier(this.ctl, this.at, parties);
+    out.fill(0);
+    for (let r = 0; r < parties; r++) {
+      const off = base + r * this.len;
+      for (let i = 0; i < n; i++) out[i] += this.slab[off + i];
+    }
+    return out;
+  }
+}
