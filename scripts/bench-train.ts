@@ -1,13 +1,20 @@
-// Training throughput of the zoo model through the real training loop (src/train/loop.ts): in process
-// (one thread) and with --train-workers 1, 2 (data-parallel replicas in worker threads), images/s over
-// timed epochs of constant random batches, median of N; printed beside the PyTorch CPU anchor.
+// Training throughput of the zoo model through the real training loop (src/train/loop.ts): with
+// --train-workers 1 (in process, one thread) and 2 (data-parallel replicas in worker threads), images/s
+// over timed epochs of constant random batches, median of N; printed beside the PyTorch CPU anchor,
+// measured in the same run (scripts/bench_train_torch.py).
 // Usage: npx tsx scripts/bench-train.ts [--size 64] [--batch 32] [--batches 12] [--repeats 3] [--workers 1,2]
+//        [--profile [--stock]]  (tf.profile of one in-process step: per-kernel time, largest first)
 import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { backendLine, initBackend } from '../src/model/backend.js';
 import { buildResNet, DEFAULT_RESNET } from '../src/model/zoo.js';
 import { trainLoop, type Batch, type BatchSource } from '../src/train/loop.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
+import { fastBatchNorm } from '../src/train/sync-bn.js';
+import { plainConvolutions } from '../src/train/plain-conv.js';
 import { machineLine, median } from './bench-common.js';
 
 const { values } = parseArgs({
@@ -19,6 +26,7 @@ const { values } = parseArgs({
     classes: { type: 'string', default: '10' },
     workers: { type: 'string', default: '1,2' },
     profile: { type: 'boolean', default: false },
+    stock: { type: 'boolean', default: false },
   },
 });
 const size = Number(values.size);
@@ -27,9 +35,18 @@ const batches = Number(values.batches);
 const repeats = Number(values.repeats);
 const classes = Number(values.classes);
 
-// The anchor, measured on this machine with Debian's python3-torch by scripts/bench_train_torch.py (the
-// same architecture written out in PyTorch, SGD momentum, batch 32 at 64 px); see README "Measurements".
-const PYTORCH = { threads1: 352.4, threads2: 486.6, source: 'PyTorch 2.13 CPU, issue #11 table (scripts/bench_train_torch.py)' };
+// The anchor, measured now on this machine: the same architecture written out in PyTorch
+// (scripts/bench_train_torch.py; python3 with torch, Debian: apt-get install python3-torch).
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pyArgs = [path.join(here, 'bench_train_torch.py'), '--size', String(size), '--batch', String(batch), '--classes', String(classes), '--repeats', String(Math.max(3, repeats))];
+let py = spawnSync('python3', pyArgs, { encoding: 'utf8' });
+if (py.status !== 0) py = spawnSync('/usr/bin/python3', pyArgs, { encoding: 'utf8' });
+if (py.status !== 0) {
+  console.error(`bench-train: the PyTorch anchor needs python3 with torch (Debian: apt-get install python3-torch):\n${py.stderr.slice(-600)}`);
+  process.exit(2);
+}
+const anchor = JSON.parse(py.stdout.trim().split('\n').pop()!) as { torch: string; params: number; img_s: Record<string, { median: number; runs: number[] }> };
+const PYTORCH = { threads1: anchor.img_s['1'].median, threads2: anchor.img_s['2'].median, source: `PyTorch ${anchor.torch} CPU (scripts/bench_train_torch.py, ${anchor.params} trainable params)` };
 
 const info = await initBackend('wasm');
 console.log(machineLine());
@@ -71,8 +88,13 @@ async function measure(trainWorkers: number): Promise<number> {
 }
 
 if (values.profile) {
-  // Per-kernel time of one in-process training step (tf.profile), largest first.
+  // Per-kernel time of one in-process training step (tf.profile), largest first: with the training
+  // fast path the loop uses (one op per BatchNorm, lazy conv gradients), or --stock for tfjs-layers' own.
   const model = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
+  if (!values.stock) {
+    fastBatchNorm(model);
+    plainConvolutions(model);
+  }
   const opt = tf.train.momentum(0.01, 0.9);
   const xs = tf.tensor4d(x, [batch, size, size, 3]);
   const ts = tf.tensor2d(targets, [batch, classes]);
@@ -82,7 +104,7 @@ if (values.profile) {
   const byKernel = new Map<string, number>();
   for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  console.log(`profile: one step, ${prof.kernels.length} kernels, ${total.toFixed(1)} ms kernel time, ${prof.newTensors} new tensors`);
+  console.log(`profile (${values.stock ? 'stock tfjs-layers' : 'training fast path'}): one step, ${prof.kernels.length} kernels, ${total.toFixed(1)} ms kernel time, ${prof.newTensors} new tensors`);
   for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(1)}%`);
 }
 
@@ -94,6 +116,7 @@ console.log('');
 console.log('| trainer | images/s | vs PyTorch 2 threads |');
 console.log('|---|---:|---:|');
 for (const [w, r] of results) console.log(`| snapmix train, --train-workers ${w} | ${r.toFixed(1)} | ${(r / PYTORCH.threads2).toFixed(2)}× |`);
-console.log(`| ${PYTORCH.source}, 1 thread | ${PYTORCH.threads1} | ${(PYTORCH.threads1 / PYTORCH.threads2).toFixed(2)}× |`);
-console.log(`| ${PYTORCH.source}, 2 threads | ${PYTORCH.threads2} | 1.00× |`);
+console.log(`| ${PYTORCH.source}, 1 thread | ${PYTORCH.threads1.toFixed(1)} | ${(PYTORCH.threads1 / PYTORCH.threads2).toFixed(2)}× |`);
+console.log(`| ${PYTORCH.source}, 2 threads | ${PYTORCH.threads2.toFixed(1)} | 1.00× |`);
+console.log(`(the issue's table measured PyTorch at 352.4 / 486.6 images/s; this run's anchor is the one above)`);
 if (one && two) console.log(`2 workers / 1: ${(two / one).toFixed(2)}× (goal ≥ 1.7×); 2 workers / PyTorch 2 threads: ${(two / PYTORCH.threads2).toFixed(2)}× (goal ≥ 0.25×)`);

@@ -13,6 +13,10 @@ import { trainStudent } from '../src/train/student.js';
 import { generate } from '../src/pipeline/generate.js';
 import { DEFAULT_RECIPE, type Recipe } from '../src/train/recipe.js';
 import { microBatch } from '../src/train/replicas.js';
+import { fastBatchNorm } from '../src/train/sync-bn.js';
+import { plainConvolutions } from '../src/train/plain-conv.js';
+import { buildResNet } from '../src/model/zoo.js';
+import * as tf from '@tensorflow/tfjs';
 import { tmpDir } from './helpers/fixtures.js';
 
 let base = '';
@@ -54,6 +58,38 @@ test('micro-batches are contiguous, cover the batch once, and differ in size by 
     });
     assert.equal(parts.filter(([lo, hi]) => hi > lo).length, Math.min(n, R), 'the replicas with rows are ranks 0..n−1');
   }
+});
+
+test('the training fast path (one BatchNorm op, plain convolutions) gives tfjs-layers\' loss, gradients and moving averages', () => {
+  const make = () => buildResNet({ inputSize: 32, numClasses: 3, width: 8, depth: 1, stages: 2, seed: 4 });
+  const stock = make();
+  const fast = make();
+  assert.equal(fastBatchNorm(fast), 6); // stem, 2 in stage 0, 3 in stage 1 (with the projection)
+  assert.equal(plainConvolutions(fast), 6);
+  const x = tf.randomNormal([6, 32, 32, 3], 0.3, 1.2, 'float32', 3);
+  const t = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3).toFloat();
+  const run = (m: tf.LayersModel) => {
+    const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => tf.neg(tf.sum(tf.mul(t, tf.logSoftmax(m.apply(x, { training: true }) as tf.Tensor)))).div(6) as tf.Scalar, vars);
+    return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync()), names: vars.map((v) => v.name) };
+  };
+  const a = run(stock);
+  const b = run(fast);
+  assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * Math.abs(a.loss), `loss ${a.loss} vs ${b.loss}`);
+  a.grads.forEach((g, i) => {
+    const scale = Math.max(1e-3, ...Array.from(g, Math.abs));
+    const diff = Math.max(...Array.from(g, (v, j) => Math.abs(v - b.grads[i][j])));
+    assert.ok(diff <= 1e-3 * scale, `${a.names[i]}: max |Δgrad| ${diff} of ${scale}`);
+  });
+  for (const l of stock.layers.filter((q) => q.getClassName() === 'BatchNormalization')) {
+    const [, , mm, mv] = l.getWeights().map((w) => w.dataSync());
+    const [, , fm, fv] = fast.getLayer(l.name).getWeights().map((w) => w.dataSync());
+    mm.forEach((v, j) => assert.ok(Math.abs(v - fm[j]) <= 1e-5 + 1e-4 * Math.abs(v), `${l.name} moving mean`));
+    mv.forEach((v, j) => assert.ok(Math.abs(v - fv[j]) <= 1e-5 + 1e-4 * Math.abs(v), `${l.name} moving variance`));
+  }
+  // Inference is untouched: with the same weights both models predict the same bits.
+  stock.setWeights(fast.getWeights());
+  assert.deepEqual((fast.predict(x) as tf.Tensor).dataSync(), (stock.predict(x) as tf.Tensor).dataSync());
 });
 
 test('teacher with --train-workers 1 and 2: the same loss curve within float tolerance; N = 2 twice gives identical weights', async () => {

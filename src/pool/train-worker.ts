@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../model/backend.js';
 import { makeOptimizer, setLr } from '../train/loop.js';
 import { stepLoss } from '../train/loss.js';
-import { syncBatchNorm } from '../train/sync-bn.js';
+import { fastBatchNorm } from '../train/sync-bn.js';
+import { plainConvolutions } from '../train/plain-conv.js';
 import { AllReduce, CTL_ABORT } from '../util/barrier.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from '../train/replicas.js';
 
@@ -29,7 +30,8 @@ async function start(): Promise<Handler> {
   const grads = new AllReduce(new Float32Array(init.gradSlab), ctl, 3, init.rank, init.ranks, init.params);
   const bn = new AllReduce(new Float32Array(init.bnSlab), ctl, 1, init.rank, init.ranks, init.bnLen);
   let parties = init.ranks;
-  if (init.ranks > 1) syncBatchNorm(model, { reduce: bn, parties: () => parties });
+  fastBatchNorm(model, init.ranks > 1 ? { reduce: bn, parties: () => parties } : undefined);
+  plainConvolutions(model);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
   const local = new Float32Array(init.params);

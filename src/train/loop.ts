@@ -9,6 +9,8 @@ import type { Recipe } from './recipe.js';
 import { createProgress } from './progress.js';
 import { stepLoss } from './loss.js';
 import { Replicas } from './replicas.js';
+import { fastBatchNorm } from './sync-bn.js';
+import { plainConvolutions } from './plain-conv.js';
 
 export interface Batch {
   /** [n, size, size, 3] normalised. */
@@ -93,6 +95,11 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
   const replicas = (o.trainWorkers ?? 1) > 1
     ? await Replicas.start({ model, optimizer: opt, recipe, n: o.trainWorkers!, size: source.size, numClasses: source.numClasses })
     : undefined;
+  if (!replicas) {
+    // The same training fast path the replicas use (one op per BatchNorm, lazy conv gradients).
+    fastBatchNorm(model);
+    plainConvolutions(model);
+  }
   /** One optimizer step, in process or on the replicas: the batch's mean loss and predictions. */
   const step = async (batch: Batch, lr: number): Promise<{ loss: number; pred: Int32Array }> => {
     if (replicas) return replicas.step(batch, lr);

@@ -1,8 +1,13 @@
-// Synchronised BatchNorm for data-parallel replicas: every BatchNormalization layer normalises with the
-// statistics of the whole batch (all replicas' micro-batches), not of its own micro-batch, so N replicas
-// compute the gradient of one large batch and keep identical moving averages (PyTorch's SyncBatchNorm).
-// Forward: all-reduce Σx and the count, then Σ(x − mean)² (two passes: no E[x²] − mean² cancellation).
-// Backward: all-reduce the upstream gradients of mean and variance; dx = (Σdmean + 2(x − mean)·Σdvar)/n.
+// BatchNorm for training as one op with a closed-form gradient, synchronised across data-parallel
+// replicas: every BatchNormalization layer normalises with the statistics of the whole batch (all
+// replicas' micro-batches), so N replicas compute the gradient of one large batch and keep identical
+// moving averages (PyTorch's SyncBatchNorm). With no replicas (parties = 1) it is plain BatchNorm with
+// fewer kernels than tfjs-layers' moments + FusedBatchNorm + its gradient.
+//   forward:  each replica its count n_r, mean_r and M2_r = Σ(x − mean_r)² (two passes: no E[x²] − mean²
+//             cancellation); one all-gather; every replica combines them in rank order (Chan et al.'s
+//             parallel variance: M2 = Σ M2_r + n_r·(mean_r − mean)²); x̂ = (x − mean)·rstd; y = γ·x̂ + β
+//   backward: local Σdy and Σdy·x̂ are dβ and dγ (the gradient all-reduce sums them over replicas);
+//             their all-reduced sums S1, S2 give dx = γ·rstd·(dy − S1/n − x̂·S2/n)
 import * as tf from '@tensorflow/tfjs';
 import type { AllReduce } from '../util/barrier.js';
 
@@ -18,61 +23,103 @@ interface BnLayer {
   readonly axis: number;
 }
 
-/** The all-reduce a BN layer uses and how many replicas take part in this step. */
+/** The all-reduce the layers use and how many replicas take part in this step (none: one process). */
 export interface BnComm { reduce: AllReduce; parties(): number }
 
-function syncedMoments(comm: BnComm) {
-  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+/** Σ over replicas (in rank order), or the local values alone without replicas. */
+function allSum(comm: BnComm | undefined, local: Float32Array): ArrayLike<number> {
+  return comm ? comm.reduce.sum(local, comm.parties()) : local;
+}
+
+/** One BN layer's training op: (x, γ, β) → y, and the batch statistics for the moving averages. */
+function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D }) {
+  return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const C = x.shape[x.rank - 1]!;
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    const local = new Float32Array(C + 1);
-    local.set(tf.tidy(() => tf.sum(x, axes)).dataSync());
-    local[C] = x.size / C;
-    const s = comm.reduce.sum(local, comm.parties());
-    const n = s[C];
-    const mean = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => s[i] / n));
-    const sq = comm.reduce.sum(tf.tidy(() => tf.sum(tf.square(tf.sub(x, mean)), axes)).dataSync(), comm.parties());
-    const variance = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => sq[i] / n));
-    save([x, mean, tf.scalar(n)]);
-    const value = tf.stack([mean, variance]);
-    variance.dispose();
+    const nLocal = x.size / C;
+    // This replica's mean and M2 = Σ(x − mean)² per channel, then every replica's, combined in rank order.
+    const meanLocal = tf.tidy(() => tf.div(tf.sum(x, axes), nLocal));
+    let d = tf.sub(x, meanLocal);
+    const local = new Float32Array(2 * C + 1);
+    local.set(meanLocal.dataSync(), 0);
+    local.set(tf.tidy(() => tf.sum(tf.square(d), axes)).dataSync(), C);
+    local[2 * C] = nLocal;
+    meanLocal.dispose();
+    const parts = comm ? comm.reduce.gather(local, comm.parties()) : [Float64Array.from(local)];
+    let n = 0;
+    const meanArr = new Float64Array(C);
+    for (const q of parts) {
+      n += q[2 * C];
+      for (let i = 0; i < C; i++) meanArr[i] += q[2 * C] * q[i];
+    }
+    for (let i = 0; i < C; i++) meanArr[i] /= n;
+    const varArr = new Float32Array(C);
+    for (let i = 0; i < C; i++) {
+      let m2 = 0;
+      for (const q of parts) m2 += q[C + i] + q[2 * C] * (q[i] - meanArr[i]) ** 2;
+      varArr[i] = m2 / n;
+    }
+    if (parts.length > 1) {
+      // Centre on the whole batch's mean: x − mean = d + (mean_r − mean).
+      const shift = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => local[i] - meanArr[i]));
+      const dd = tf.add(d, shift);
+      tf.dispose([d, shift]);
+      d = dd;
+    }
+    const mean = tf.tensor1d(Float32Array.from(meanArr));
+    const variance = tf.tensor1d(varArr);
+    const rstd = tf.tensor1d(varArr.map((v) => 1 / Math.sqrt(v + epsilon)));
+    const xhat = tf.mul(d, rstd);
+    const y = tf.add(tf.mul(xhat, gamma), beta);
+    d.dispose();
+    stats.mean = tf.keep(mean);
+    stats.variance = tf.keep(variance);
+    save([xhat, rstd, gamma, tf.scalar(n)]);
     return {
-      value,
+      value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, m, nT] = saved;
+        const [xh, r, g, nT] = saved;
         const N = nT.dataSync()[0];
-        const g = comm.reduce.sum(dy.dataSync(), comm.parties()); // [Σdmean (C), Σdvar (C)]
-        const dmean = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => g[i] / N));
-        const dvar2 = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => (2 * g[C + i]) / N));
-        return tf.add(dmean, tf.mul(tf.sub(xs, m), dvar2));
+        // Local Σdy and Σdy·x̂ are dβ and dγ; their sums over replicas give dx.
+        const dbeta = tf.sum(dy, axes);
+        const dgamma = tf.sum(tf.mul(dy, xh), axes);
+        const sums = new Float32Array(2 * C);
+        sums.set(dbeta.dataSync(), 0);
+        sums.set(dgamma.dataSync(), C);
+        const S = allSum(comm, sums);
+        const a = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => S[i] / N));
+        const b = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => S[C + i] / N));
+        const dx = tf.mul(tf.sub(tf.sub(dy, a), tf.mul(xh, b)), tf.mul(g, r));
+        return [dx, dgamma, dbeta];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
 }
 
-/** Make every BatchNormalization layer of model normalise with whole-batch statistics when training. */
-export function syncBatchNorm(model: tf.LayersModel, comm: BnComm): number {
-  const moments = syncedMoments(comm);
+/**
+ * Train every BatchNormalization layer of model with the op above (inference is untouched): whole-batch
+ * statistics across replicas when comm is given, this process's batch otherwise. Returns the layer count.
+ */
+export function fastBatchNorm(model: tf.LayersModel, comm?: BnComm): number {
   let count = 0;
   for (const l of model.layers as unknown as BnLayer[]) {
     if (l.getClassName() !== 'BatchNormalization') continue;
     const stock = l.call.bind(l);
     l.call = (inputs, kwargs) => {
-      if (!kwargs?.training) return stock(inputs, kwargs);
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (!kwargs?.training || !l.gamma || !l.beta || (l.axis !== -1 && l.axis !== x.rank - 1)) return stock(inputs, kwargs);
       return tf.tidy(() => {
-        const x = Array.isArray(inputs) ? inputs[0] : inputs;
-        if (l.axis !== -1 && l.axis !== x.rank - 1) throw new Error('synchronised BatchNorm supports channels-last layers only');
-        const mv = moments(x) as tf.Tensor2D;
-        const [mean, variance] = tf.unstack(mv);
-        const normed = tf.batchNorm(x, mean, variance, l.beta?.read(), l.gamma?.read(), l.epsilon);
-        // The same moving-average update as tfjs-layers, from the whole batch's statistics.
-        for (const [v, value] of [[l.movingMean, mean], [l.movingVariance, variance]] as const) {
+        const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+        const y = trainingBatchNorm(comm, l.epsilon, stats)(x, l.gamma!.read(), l.beta!.read());
+        // The same moving-average update as tfjs-layers, from the batch's statistics.
+        for (const [v, value] of [[l.movingMean, stats.mean!], [l.movingVariance, stats.variance!]] as const) {
           tf.tidy(() => {
             const orig = v.read();
             v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - l.momentum)));
           });
         }
-        return normed;
+        tf.dispose([stats.mean!, stats.variance!]);
+        return y;
       });
     };
     count++;
