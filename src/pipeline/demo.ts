@@ -70,6 +70,8 @@ export async function runDemo(o: {
   const { log } = o;
   await fs.mkdir(o.out, { recursive: true });
   const dir = (n: string) => path.join(o.out, n);
+  // Data-parallel training replicas, as 'snapmix train' does on wasm (native backends train in process).
+  const trainWorkers = o.backend.kind === 'wasm' ? Math.max(1, Math.min(2, o.workers)) : 1;
   await fs.writeFile(dir('preset.json'), JSON.stringify({ ...p, seed: o.seed }, null, 2) + '\n');
 
   await once(dir('.data.done'), async () => {
@@ -81,7 +83,7 @@ export async function runDemo(o: {
   await once(dir('.teacher.done'), async () => {
     log(`demo: [2/6] teacher: ${p.teacherEpochs} epochs on clean images`);
     await fs.rm(dir('teacher'), { recursive: true, force: true });
-    await trainTeacher({ dataset, out: dir('teacher'), size: p.size, recipe: { ...DEFAULT_RECIPE, epochs: p.teacherEpochs, batchSize: p.batchSize, seed: o.seed }, quiet: o.quiet, log });
+    await trainTeacher({ dataset, out: dir('teacher'), size: p.size, recipe: { ...DEFAULT_RECIPE, epochs: p.teacherEpochs, batchSize: p.batchSize, seed: o.seed }, quiet: o.quiet, log, trainWorkers });
   }, log, 'teacher');
 
   await once(dir('.cams.done'), async () => {
@@ -111,7 +113,7 @@ export async function runDemo(o: {
       log(`demo: [5/6] student on ${method} shards: ${p.studentEpochs} epochs${resume ? ' (resuming)' : ''}`);
       await trainStudent({
         shards: [dir(`shards-${method}`)], val: dataset, valName: dir('data'), out, recipe: { ...DEFAULT_RECIPE, epochs: p.studentEpochs, batchSize: p.batchSize, seed: o.seed },
-        workers: o.workers, bufferSize: 2048, resume, quiet: o.quiet, log,
+        workers: o.workers, bufferSize: 2048, resume, quiet: o.quiet, log, trainWorkers,
       });
     }, log, `${method} student`);
     const curve = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).test_top1 as number);
