@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.js';
 import { chooseProvider, isOnnx, providerLine, type OrtProvider } from '../model/onnx-teacher.js';
 import { decodeModel } from '../model/onnx-graph.js';
 import { shardIndexFrom } from '../pipeline/merge.js';
+import { createProgress, type Progress } from '../train/progress.js';
 
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
@@ -123,4 +124,15 @@ export function checkWorkers(n: number): void {
 
 export function log(line: string): void {
   console.log(line);
+}
+
+/** One progress bar per stage name, made on first use and stopped when its stage completes. */
+export function stageBars(quiet: boolean): (stage: string, done: number, total: number) => void {
+  const bars = new Map<string, Progress>();
+  return (stage, done, total) => {
+    let b = bars.get(stage);
+    if (!b) bars.set(stage, (b = createProgress(stage, total, { quiet })));
+    b.update(done);
+    if (done === total) b.stop();
+  };
 }

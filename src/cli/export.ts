@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { EXPORT_FORMATS, exportRelease, type ExportFormat } from '../pipeline/export.js';
-import { createProgress, type Progress } from '../train/progress.js';
-import { withQuiet } from './common.js';
+import { stageBars, withQuiet } from './common.js';
 
 export const command = 'export <release>';
 export const describe = 'write a release\'s shards as Parquet (DuckDB, Spark, polars, HF Hub) or WebDataset tars (PyTorch webdataset), deterministically';
@@ -18,14 +17,10 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
-  let bar: Progress | undefined;
+  const bars = stageBars(a.quiet);
   const r = await exportRelease({
     release: a.release, to: a.to as ExportFormat, out: a.out, overwrite: a.overwrite, rowGroupBytes: a.rowGroupMb * 2 ** 20,
-    onProgress: (d, t) => {
-      bar ??= createProgress('export', t, { quiet: a.quiet });
-      bar.update(d);
-      if (d === t) bar.stop();
-    },
+    onProgress: (d, t) => bars('export', d, t),
   });
   const rows = r.files.reduce((s, f) => s + f.rows, 0);
   const bytes = r.files.reduce((s, f) => s + f.bytes, 0);

@@ -5,10 +5,9 @@ import { openDataset, splitRecords } from '../data/index.js';
 import { generate } from '../pipeline/generate.js';
 import { resolveGenerateConfig, type GenerateConfig } from '../pipeline/config.js';
 import { METHODS, type Method } from '../mix/plan.js';
-import { createProgress, type Progress } from '../train/progress.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit } from './common.js';
+import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
 import { withCamOptions } from './cams.js';
 
 export const command = 'generate';
@@ -86,18 +85,12 @@ export async function handler(a: Args): Promise<void> {
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);
-  const bars = new Map<string, Progress>();
   const r = await generate({
     config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
     strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem), featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
     featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
     log: (l) => console.error(l),
-    onProgress: (stage, done, total) => {
-      let b = bars.get(stage);
-      if (!b) bars.set(stage, (b = createProgress(stage, total, { quiet: a.quiet })));
-      b.update(done);
-      if (done === total) b.stop();
-    },
+    onProgress: stageBars(a.quiet),
   });
   const m = r.manifest;
   const c = m.counts;

@@ -3,9 +3,8 @@ import { openDataset, splitRecords } from '../data/index.js';
 import type { DatasetFormat } from '../data/index.js';
 import { readManifest } from '../shards/reader.js';
 import { reproduce, type ShardVerdict } from '../pipeline/reproduce.js';
-import { createProgress, type Progress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit } from './common.js';
+import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
 
 export const command = 'reproduce <release>';
 export const describe = "regenerate a release's recorded request from its data and teacher and compare every shard's sha256 with its manifest";
@@ -40,16 +39,10 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   // The release records its dataset layout; --data-format overrides it only when given.
   const dataset = await openDataset(a.data, (a.dataFormat === 'auto' ? m.dataset.format : a.dataFormat) as DatasetFormat);
   const records = splitRecords(dataset, 'train');
-  const bars = new Map<string, Progress>();
   const r = await reproduce({
     release: a.release, dataset, records, teacher: a.teacher, cams: a.cams, part, scratch: a.scratch, keep: a.keep, backend, provider, workers: a.workers,
     log: (l) => console.error(l),
-    onProgress: (stage, done, total) => {
-      let b = bars.get(stage);
-      if (!b) bars.set(stage, (b = createProgress(stage, total, { quiet: a.quiet })));
-      b.update(done);
-      if (done === total) b.stop();
-    },
+    onProgress: stageBars(a.quiet),
   });
   for (const v of r.shards) console.log(`reproduce: ${describeShard(v)}`);
   for (const f of r.files) console.log(`reproduce: ${f.name}: ${f.identical ? 'identical' : 'DIFFERENT'}`);
