@@ -20,6 +20,7 @@ export function builder(y: Argv) {
     .option('mid-layer', { type: 'string', describe: 'student: layer feeding the mid-level head (default: output of the second-to-last stage)' })
     .option('workers', { type: 'number', default: 2, describe: 'student: image-decoding worker threads' })
     .option('train-workers', { type: 'number', default: 2, describe: 'data-parallel training replicas in worker threads (wasm backend): each batch is split into N micro-batches, gradients summed in a fixed order, BatchNorm over the whole batch; the same seed and N give the same weights. 1: train in process. Native backends always train in process' })
+    .option('epoch-rounds', { type: 'boolean', default: false, describe: 'student: epoch e reads only round e mod R of the shards (R = generate --rounds): with R ≥ epochs every sample is seen once, a fresh mix per epoch as the online method has' })
     .option('buffer-size', { type: 'number', default: 2048, describe: 'student: shuffle buffer (samples) across shards' })
     .option('resume', { type: 'boolean', default: false, describe: 'student: continue from --out/checkpoint (written every epoch)' })
     .option('refresh-every', { type: 'number', describe: 'student: every K epochs regenerate the SnapMix shards with the current student as teacher (needs --val = the source data)' })
@@ -81,7 +82,7 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     : undefined;
   const r = await trainStudent({
     shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, recipe, width: a.width, depth: a.depth, stages: a.stages,
-    midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers,
+    midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers, epochRounds: a.epochRounds,
   });
   log(`train: best val top-1 ${r.bestTop1 === null ? 'n/a' : r.bestTop1.toFixed(4)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

@@ -13,6 +13,20 @@ export interface ShardSet {
   classNames: string[];
   rows: number;
   method: string;
+  /** A snapmix output's rounds: how many, the rows each holds, and each file's sample-index range. */
+  rounds?: { count: number; sources: number; rows: number[]; ranges: [number, number][] };
+}
+
+/** Rows per round: the planned sources of each round less the samples rejects.jsonl lists as skipped there. */
+async function rowsPerRound(dir: string, rounds: number, sources: number): Promise<number[]> {
+  const rows = new Array<number>(rounds).fill(sources);
+  const text = await fs.readFile(path.join(dir, 'rejects.jsonl'), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { stage?: string; index?: number };
+    if (r.stage === 'compose' && Number.isInteger(r.index)) rows[Math.floor(r.index! / sources)]--;
+  }
+  return rows;
 }
 
 const REQUIRED = ['image', 'label_a', 'label_b', 'weight_a', 'weight_b'];
@@ -35,7 +49,8 @@ export async function openShardSet(dir: string): Promise<ShardSet> {
     // Train only on an output whose every claim holds; the row count is the shards', not the manifest's word.
     const { rows } = await verifyDirectory(dir, { allowEmpty: true });
     const m = await readManifest(dir);
-    return { dir, files: m.shards.map((s) => path.join(dir, s.filename)), classNames: m.class_names, rows, method: m.config.method };
+    const rounds = { count: m.config.rounds, sources: m.dataset.sources, rows: await rowsPerRound(dir, m.config.rounds, m.dataset.sources), ranges: m.shards.map((s) => [s.first_index, s.last_index] as [number, number]) };
+    return { dir, files: m.shards.map((s) => path.join(dir, s.filename)), classNames: m.class_names, rows, method: m.config.method, rounds };
   }
   if (entries.includes('state.json')) {
     const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as { _data_files?: { filename: string }[] };

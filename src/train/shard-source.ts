@@ -8,18 +8,24 @@ import { Rng } from '../util/rng.js';
 import type { Batch, BatchSource } from './loop.js';
 import type { ShardSet } from './shard-set.js';
 import type { DecodeTask } from '../pool/tasks.js';
+import { UserError } from '../util/errors.js';
 
 interface Row { image: Uint8Array; la: number; lb: number; wa: number; wb: number; where: string }
 
+/** Epoch e of a set read with --epoch-rounds: round e mod R only (one pass over the sources per epoch). */
+export const roundOf = (set: ShardSet, epoch: number): number => epoch % set.rounds!.count;
+
 const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
 
-async function* rowsOf(file: string): AsyncGenerator<Row> {
+async function* rowsOf(file: string, round?: number): AsyncGenerator<Row> {
   const reader = await RecordBatchReader.from(await fs.readFile(file));
   let r = 0;
   for (const batch of reader as Iterable<RecordBatch>) {
     const img = batch.getChild('image')!.getChild('bytes')!;
     const [la, lb, wa, wb] = ['label_a', 'label_b', 'weight_a', 'weight_b'].map((c) => batch.getChild(c)!);
+    const rounds = round === undefined ? undefined : batch.getChild('round')!;
     for (let i = 0; i < batch.numRows; i++, r++) {
+      if (rounds && num(rounds.get(i)) !== round) continue;
       // A copy of the row's bytes: a view would pin the whole shard in the shuffle buffer and clone all of it to the worker.
       yield { image: (img.get(i) as Uint8Array).slice(), la: num(la.get(i)), lb: num(lb.get(i)), wa: wa.get(i), wb: wb.get(i), where: `${file} row ${r}` };
     }
@@ -44,11 +50,26 @@ export interface ShardSourceOptions {
   bufferSize: number;
   pre: { mean: number[]; std: number[] };
   pool: Piscina;
+  /** Epoch e reads only round e mod R of each set (snapmix outputs; see ShardSet.rounds). */
+  epochRounds?: boolean;
 }
 
 export function shardSource(o: ShardSourceOptions): BatchSource {
-  const total = o.sets.reduce((a, s) => a + s.rows, 0);
-  const files = o.sets.flatMap((s) => s.files);
+  if (o.epochRounds) {
+    const bad = o.sets.find((s) => !s.rounds);
+    if (bad) throw new UserError(`--epoch-rounds needs snapmix outputs (manifest.json records the rounds); ${bad.dir} has none`);
+  }
+  // Rows an epoch reads: all of them, or with --epoch-rounds the largest round's (for progress and schedule).
+  const total = o.epochRounds
+    ? Math.max(...Array.from({ length: Math.max(...o.sets.map((s) => s.rounds!.count)) }, (_, e) => o.sets.reduce((a, s) => a + s.rounds!.rows[roundOf(s, e)], 0)))
+    : o.sets.reduce((a, s) => a + s.rows, 0);
+  /** The files of epoch e, each with the round to keep (undefined: every row). */
+  const filesOf = (epoch: number): { file: string; round?: number }[] => o.sets.flatMap((s) => {
+    if (!o.epochRounds) return s.files.map((file) => ({ file }));
+    const r = roundOf(s, epoch);
+    const [lo, hi] = [r * s.rounds!.sources, (r + 1) * s.rounds!.sources - 1];
+    return s.files.filter((_, k) => s.rounds!.ranges[k][0] <= hi && s.rounds!.ranges[k][1] >= lo).map((file) => ({ file, round: r }));
+  });
   const C = o.numClasses;
   const makeBatch = (rows: Row[]): { task: DecodeTask; targets: Float32Array; labels: Int32Array } => {
     const targets = new Float32Array(rows.length * C);
@@ -65,7 +86,7 @@ export function shardSource(o: ShardSourceOptions): BatchSource {
     numClasses: C,
     batchesPerEpoch: Math.ceil(total / o.batchSize),
     async *epoch(epoch: number): AsyncGenerator<Batch> {
-      const order = new Rng(o.seed, 'shard-order', epoch).shuffle(files.slice());
+      const order = new Rng(o.seed, 'shard-order', epoch).shuffle(filesOf(epoch));
       const pick = new Rng(o.seed, 'shuffle-buffer', epoch);
       const buffer: Row[] = [];
       let pending: Row[] = [];
@@ -82,7 +103,7 @@ export function shardSource(o: ShardSourceOptions): BatchSource {
         }
       };
       for (const f of order) {
-        for await (const row of rowsOf(f)) {
+        for await (const row of rowsOf(f.file, f.round)) {
           buffer.push(row);
           if (buffer.length < o.bufferSize) continue;
           take(popRandom(buffer, pick));

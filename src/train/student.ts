@@ -42,6 +42,8 @@ export interface StudentOptions {
   log?: (line: string) => void;
   /** Data-parallel replicas (wasm; see trainLoop). Default 1: in process. */
   trainWorkers?: number;
+  /** Epoch e reads only round e mod R of the shards: fresh mixes every epoch, as the online method has. */
+  epochRounds?: boolean;
   /** Called after each epoch; may return new shard directories to train on from the next epoch (teacher refresh). */
   afterEpoch?: (epoch: number, deploy: tf.LayersModel, dir: string) => Promise<string[] | undefined>;
 }
@@ -105,7 +107,11 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
   const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel } };
   const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
-  const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool });
+  const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds });
+  if (o.epochRounds) {
+    const R = Math.max(...sets.map((s) => s.rounds?.count ?? 1));
+    log(`epoch-rounds: epoch e reads round e mod R of each shard set (R = ${sets.map((s) => s.rounds?.count ?? '?').join(', ')})${recipe.epochs > R ? `; ${recipe.epochs} epochs over ${R} round(s) show each mix ${Math.ceil(recipe.epochs / R)} times: generate --rounds ${recipe.epochs} for one pass each` : ''}`);
+  }
   let current = make();
   const source: BatchSource = { size, numClasses: C, get batchesPerEpoch() { return current.batchesPerEpoch; }, epoch: (e) => current.epoch(e) };
   try {
