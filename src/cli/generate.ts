@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { openDataset, splitRecords } from '../data/index.js';
 import { generate } from '../pipeline/generate.js';
 import { resolveGenerateConfig, type GenerateConfig } from '../pipeline/config.js';
-import { METHODS, type Method } from '../mix/plan.js';
+import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
 import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
@@ -46,6 +46,7 @@ export function builder(y: Argv) {
     .option('crop', { choices: ['random', 'center'] as const, describe: 'view crop (default: random when --resize > --size)' })
     .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flip of each view (--no-flip to disable)' })
     .option('beta', { type: 'number', describe: 'Beta(beta, beta) parameter (default: snapmix 5, cutmix 3, mixup 1)' })
+    .option('partner', { choices: PARTNERS, default: 'any' as Partner, describe: "any: mix with any other source (official; with C classes about 1/C of pairs share a label and get both weights); other-class: only with a source of another class" })
     .option('prob', { type: 'number', default: 1, describe: 'probability a sample is mixed; otherwise written unmixed (method none)' })
     .option('seed', { type: 'number', default: 0, describe: 'every draw derives from (seed, round, index)' })
     .option('shard-size', { type: 'number', default: 1000, describe: 'samples per Arrow shard' })
@@ -70,7 +71,7 @@ function cacheMemBytes(mib: number): number {
 
 export function resolveConfig(a: Args): GenerateConfig {
   return resolveGenerateConfig(
-    { method: a.method, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality },
+    { method: a.method, partner: a.partner as Partner, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality },
     { workers: a.workers ?? 2, camBatch: a.camBatch },
   );
 }

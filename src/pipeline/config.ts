@@ -2,7 +2,7 @@
 // a canonical key order, so the request hash and the shard metadata never depend on how a caller (CLI,
 // config file, demo, refresh, benchmark, test) spelled the object.
 import { createHash } from 'node:crypto';
-import { DEFAULT_BETA, type Method, type PlanConfig } from '../mix/plan.js';
+import { DEFAULT_BETA, type Method, type Partner, type PlanConfig } from '../mix/plan.js';
 import type { ImageFormat } from '../pool/tasks.js';
 import { SHARD_FORMAT_VERSION } from '../shards/schema.js';
 import { check } from '../util/schemas.js';
@@ -21,11 +21,13 @@ export interface GenerateConfig {
   shardSize: number;
   format: ImageFormat;
   quality: number;
+  /** Present only when not the official 'any' (so outputs of the default stay byte-identical across versions). */
+  partner?: Exclude<Partner, 'any'>;
 }
 
 export const GENERATE_DEFAULTS = { method: 'snapmix' as Method, rounds: 1, size: 64, flip: true, prob: 1, seed: 0, shardSize: 1000, format: 'jpeg' as ImageFormat, quality: 90 };
 
-export type GenerateConfigInput = Partial<GenerateConfig>;
+export type GenerateConfigInput = Partial<Omit<GenerateConfig, 'partner'>> & { partner?: Partner };
 
 /** Defaults filled in, checked against the schema (messages name the flag), keys in canonical order. */
 export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?: number; camBatch?: number } = {}): GenerateConfig {
@@ -46,10 +48,11 @@ export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?:
     shardSize: i.shardSize ?? d.shardSize,
     format: i.format ?? d.format,
     quality: i.quality ?? d.quality,
+    ...(i.partner && i.partner !== 'any' ? { partner: i.partner } : {}),
   };
   const kebab = {
     method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
-    prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality,
+    prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality, ...(cfg.partner ? { partner: cfg.partner } : {}),
     ...(extra.workers !== undefined ? { workers: extra.workers } : {}), ...(extra.camBatch !== undefined ? { 'cam-batch': extra.camBatch } : {}),
   };
   const problems = check('config', kebab, '--');
@@ -60,7 +63,7 @@ export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?:
 
 /** The plan's part of a generate config (generate, replay and verify replay the same plan). */
 export function planConfigOf(c: GenerateConfig): PlanConfig {
-  return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip };
+  return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip, ...(c.partner ? { partner: c.partner } : {}) };
 }
 
 /** The request: what the output bytes are a function of (DESIGN §3), as one hash. */

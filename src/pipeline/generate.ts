@@ -9,7 +9,7 @@ import { describeTeacher } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
 import { camOf, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
-import { planSample, type SamplePlan } from '../mix/plan.js';
+import { planner, type SamplePlan } from '../mix/plan.js';
 import { planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
 import { makePool } from '../pool/pools.js';
 import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, Reject } from '../pool/tasks.js';
@@ -185,7 +185,10 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
     }, null, 2) + '\n');
 
-    const plan = planConfigOf(cfg);
+    if (cfg.partner === 'other-class' && new Set(sources.map((r) => r.label)).size < 2 && cfg.method !== 'none') {
+      throw new UserError('--partner other-class needs sources of at least 2 classes');
+    }
+    const planOf = planner(planConfigOf(cfg), n, sources.map((r) => r.label));
     const C = o.dataset.classNames.length;
     const schemaMeta = new Map([
       ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],
@@ -204,7 +207,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       const first = k * cfg.shardSize;
       const last = Math.min(total, first + cfg.shardSize) - 1;
       const plans: SamplePlan[] = [];
-      for (let g = first; g <= last; g++) plans.push(planSample(plan, Math.floor(g / n), g % n, n));
+      for (let g = first; g <= last; g++) plans.push(planOf(g));
       const tasks: Promise<ComposedRow[]>[] = [];
       for (let s = 0; s < plans.length; s += COMPOSE_CHUNK) {
         const chunk = plans.slice(s, s + COMPOSE_CHUNK);

@@ -6,7 +6,7 @@ import { planConfigOf, type Manifest } from './generate.js';
 import { openDataset, splitRecords, type DatasetFormat } from '../data/index.js';
 import type { DatasetRecord } from '../data/types.js';
 import { readCamCache, camOf, type CamSet } from '../cam/cache.js';
-import { planSample, type PlanConfig, type SamplePlan } from '../mix/plan.js';
+import { planner, type PlanConfig, type SamplePlan } from '../mix/plan.js';
 import { decodeRgb } from '../image/decode.js';
 import { UserError } from '../util/errors.js';
 
@@ -43,7 +43,7 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
   const n = sources.length;
   return {
     manifest, sources, dataRoot: ds.root, cams, camRow, plan,
-    planOf: (index) => planSample(plan, Math.floor(index / n), index % n, n),
+    planOf: planner(plan, n, sources.map((r) => r.label)),
     rgb: async (j) => (await decodeRgb(sources[j].path, c.resize)).data,
     cam: (j) => {
       const row = camRow.get(sources[j].id);

@@ -48,6 +48,7 @@ export function configFlags(c: Manifest['config']): string {
   return [
     `--method ${c.method}`, `--rounds ${c.rounds}`, `--size ${c.size}`, `--resize ${c.resize}`, `--crop ${c.crop}`, c.flip ? '--flip' : '--no-flip',
     `--beta ${c.beta}`, `--prob ${c.prob}`, `--seed ${c.seed}`, `--shard-size ${c.shardSize}`, `--format ${c.format}`, `--quality ${c.quality}`,
+    ...(c.partner ? [`--partner ${c.partner}`] : []),
   ].join(' ');
 }
 
@@ -115,6 +116,7 @@ export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles
     `| rounds (samples per source) | ${c.rounds} |`,
     `| image | ${c.size} px ${c.format}${c.format === 'png' ? '' : ` q${c.quality}`}, views cropped (${c.crop}) from sources resized to ${c.resize} px${c.flip ? ', random flips' : ''} |`,
     `| Beta(β, β) | β = ${c.beta}, mixing probability ${c.prob} |`,
+    `| partner | ${c.partner === 'other-class' ? 'a source of another class' : 'any other source (the official rule)'} |`,
     `| seed | ${c.seed} |`,
     `| dataset fingerprint | \`${m.dataset.fingerprint}\` |`,
     `| teacher fingerprint | ${teacher} |`,

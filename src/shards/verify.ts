@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 import { isLeftover, STATE_DIR } from '../util/outdir.js';
 import { LOCK_FILE } from '../util/lock.js';
 import { planConfigOf, shardName } from '../pipeline/generate.js';
-import { planSample } from '../mix/plan.js';
+import { planner } from '../mix/plan.js';
 import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
 import { parseManifest } from './reader.js';
 import { addRow, combine, type WeightSums } from './summary.js';
@@ -134,8 +134,7 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
   });
 
   // The plan is a pure function of the config: replay it for the method counts and every row.
-  const plan = planConfigOf(cfg);
-  const planOf = (index: number) => planSample(plan, Math.floor(index / n), index % n, n);
+  const planOf = planner(planConfigOf(cfg), n, cfg.partner === 'other-class' ? await sourceLabels(dir, n) : undefined);
   const byMethod: Record<string, number> = {};
   for (let g = 0; g < planned; g++) {
     const mth = planOf(g).method;
@@ -268,6 +267,20 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
   if (rows === 0 && !opts.allowEmpty) p.add(`${dir}: 0 rows written (${planned} planned; see rejects.jsonl); pass --allow-empty to accept an empty output`);
   if (p.list.length) throw new UserError(`${dir} failed verification:\n  ${p.list.join('\n  ')}`);
   return { shards: m.shards.length, rows, manifestSha256 };
+}
+
+/**
+ * The labels of the plan's sources, in order: sources.jsonl less the sources the CAM pass rejected
+ * (rejects.jsonl), which is how generate chose them. --partner other-class plans need them.
+ */
+async function sourceLabels(dir: string, n: number): Promise<number[]> {
+  const read = async (f: string) => (await fs.readFile(path.join(dir, f), 'utf8').catch(() => {
+    throw new UserError(`${path.join(dir, f)} is missing; a --partner other-class output needs it to replay its plan`);
+  })).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; label?: number; stage?: string });
+  const rejected = new Set((await read('rejects.jsonl')).filter((r) => r.stage === 'cams').map((r) => r.id));
+  const labels = (await read(SOURCES_FILE)).filter((s) => !rejected.has(s.id)).map((s) => s.label!);
+  if (labels.length !== n) throw new UserError(`${dir}: sources.jsonl less the CAM rejects gives ${labels.length} sources, the manifest says ${n}`);
+  return labels;
 }
 
 /** sources.jsonl hashes to the manifest's dataset fingerprint and agrees with the rows' sources and labels. */
