@@ -19,7 +19,7 @@ test('snapmix synth → train → eval reaches accuracy clearly above chance', a
   assert.match(t.stdout, /epoch 14\/14/);
   const metrics = (await fs.readFile(path.join(model, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(metrics.length, 14);
-  const best = Math.max(...metrics.map((m) => m.test_top1));
+  const best = Math.max(...metrics.map((m) => m.val_top1));
   const e = cli(['eval', '--model', model, '--data', data, '--json', '--backend', 'wasm']);
   assert.equal(e.code, 0, e.stderr);
   const ev = JSON.parse(e.stdout.trim().split('\n').pop()!);

@@ -7,6 +7,9 @@ import { openTeacher } from '../model/teacher.js';
 import { isOnnx, threadsPerWorker } from '../model/onnx-teacher.js';
 import { loadImageSet, type ImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
+import { confusion, confusionText } from '../train/confusion.js';
+import { writeConfusion } from '../image/plot.js';
+import { pct } from '../train/progress.js';
 import { camInPartShare, tfjsCamsOf, type CamsOf } from '../cam/localisation.js';
 import { UserError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
@@ -23,7 +26,9 @@ export function builder(y: Argv) {
     .option('data', { type: 'string', demandOption: true, describe: 'dataset to evaluate on' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const, describe: 'which split' })
     .option('size', { type: 'number', describe: 'input size (default: the model\'s)' })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (accuracies as fractions)' })
+    .option('confusion', { type: 'string', describe: 'also write the confusion matrix as a PNG heat map to this file' })
+    .option('matrix', { type: 'boolean', describe: 'print the confusion matrix as text (default: when there are at most 30 classes)' })
     .option('feature-layer', { type: 'string', describe: 'CAM feature layer name (default: found automatically)' })
     .option('classifier-layer', { type: 'string', describe: 'CAM classifier layer name (default: found automatically)' });
 }
@@ -31,7 +36,7 @@ export function builder(y: Argv) {
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 /** Top-1 and a CamsOf for the model, whichever kind it is. */
-async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; top1: (set: ImageSet) => Promise<number>; camsOf: CamsOf }> {
+async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; predict: (set: ImageSet) => Promise<Int32Array>; camsOf: CamsOf }> {
   if (isOnnx(a.model)) {
     const { provider } = await startTeacherBackend(a.backend, a.model);
     const t = await openTeacher(a.model, { featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider, threads: threadsPerWorker(1) });
@@ -40,8 +45,8 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; top1: 
     return {
       size: t.inputSize,
       camsOf: (imgs, labels) => t.run(imgs, labels),
-      top1: async (set) => {
-        let correct = 0;
+      predict: async (set) => {
+        const out = new Int32Array(set.images.length);
         for (let s = 0; s < set.images.length; s += 64) {
           const labels = set.labels.slice(s, s + 64);
           const { probs } = await t.run(set.images.slice(s, s + 64), labels);
@@ -49,10 +54,10 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; top1: 
           for (let i = 0; i < labels.length; i++) {
             let best = 0;
             for (let c = 1; c < C; c++) if (probs[i * C + c] > probs[i * C + best]) best = c;
-            if (best === labels[i]) correct++;
+            out[s + i] = best;
           }
         }
-        return set.images.length ? correct / set.images.length : NaN;
+        return out;
       },
     };
   }
@@ -64,7 +69,7 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; top1: 
   const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
   return {
     size,
-    top1: async (set) => (await evaluate(model, set, pre)).top1,
+    predict: async (set) => (await evaluate(model, set, pre)).predictions,
     camsOf: (imgs, labels) => tfjsCamsOf(findCamHead(model, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer }), size, pre)(imgs, labels),
   };
 }
@@ -75,12 +80,18 @@ export async function handler(a: Args): Promise<void> {
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
   const s = await scorer(a, dataset);
   const set = await loadImageSet(records, s.size);
-  const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: set.images.length, top1: await s.top1(set) };
+  const cm = confusion(set.labels, await s.predict(set), dataset.classNames);
+  const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: cm.n, top1: cm.top1, per_class: cm.perClass, confusion: cm.matrix };
   const isSynth = await exists(path.join(dataset.root, 'parts.jsonl'));
   if (isSynth) out.cam_in_part = (await camInPartShare(s.camsOf, set, dataset.root)).share;
+  if (a.confusion) await writeConfusion(a.confusion, cm.matrix, dataset.classNames, `${path.basename(a.model)} on ${a.split}: top-1 ${pct(cm.top1)} (${cm.n} images)`);
   if (a.json) console.log(JSON.stringify(out));
   else {
-    console.log(`eval: top-1 ${((out.top1 as number) * 100).toFixed(2)}% on ${out.n} ${a.split} images`);
-    if (out.cam_in_part !== undefined) console.log(`eval: CAM maximum inside the part mask for ${((out.cam_in_part as number) * 100).toFixed(1)}% of images`);
+    console.log(`eval: top-1 ${pct(cm.top1)} on ${cm.n} ${a.split} images`);
+    if (out.cam_in_part !== undefined) console.log(`eval: CAM maximum inside the part mask for ${pct(out.cam_in_part as number)} of images`);
+    console.log('eval: per-class top-1:');
+    for (const p of cm.perClass) console.log(`  ${p.name}: ${p.n ? pct(p.top1) : 'n/a'} of ${p.n}`);
+    if (a.matrix ?? dataset.classNames.length <= 30) console.log(`eval: confusion matrix (rows true, columns predicted):\n${confusionText(cm)}`);
+    if (a.confusion) console.log(`eval: confusion matrix plot in ${a.confusion}`);
   }
 }

@@ -6,6 +6,7 @@ import { UserError } from '../util/errors.js';
 import { validateRecipe } from '../train/recipe.js';
 import { trainStudent } from '../train/student.js';
 import { makeRefresher } from '../pipeline/refresh.js';
+import { pct } from '../train/progress.js';
 import { checkWorkers, log, recipeFrom, startBackend, withBackend, withDataFormat, withQuiet, withRecipe } from './common.js';
 
 export const command = 'train';
@@ -52,7 +53,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     log,
     trainWorkers,
   });
-  log(`train: best test top-1 ${r.bestTop1 === null ? 'n/a (no test split)' : r.bestTop1.toFixed(4)}; model in ${a.out}; ${r.seconds.toFixed(1)}s`);
+  log(`train: best val_top1 ${r.bestTop1 === null ? 'n/a (no test split)' : pct(r.bestTop1)} (test split); model in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }
 
 /** --train-workers, checked; native backends (multi-threaded themselves) train in process. */
@@ -84,5 +85,5 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, recipe, width: a.width, depth: a.depth, stages: a.stages,
     midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers, epochRounds: a.epochRounds,
   });
-  log(`train: best val top-1 ${r.bestTop1 === null ? 'n/a' : r.bestTop1.toFixed(4)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
+  log(`train: best val_top1 ${r.bestTop1 === null ? 'n/a' : pct(r.bestTop1)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

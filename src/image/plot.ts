@@ -40,3 +40,31 @@ export function lineChartSvg(series: Series[], title: string, yLabel: string): s
 export async function writeLineChart(file: string, series: Series[], title: string, yLabel: string): Promise<void> {
   await sharp(Buffer.from(lineChartSvg(series, title, yLabel))).png().toFile(file);
 }
+
+/** A confusion matrix as a heat map (row-normalised shading, counts printed), rows true, columns predicted. */
+export function confusionSvg(matrix: number[][], names: string[], title: string): string {
+  const C = matrix.length;
+  const cell = Math.max(14, Math.min(48, Math.floor(560 / Math.max(1, C))));
+  const label = Math.min(160, 8 + 7 * Math.max(...names.map((n) => n.length)));
+  const W = label + C * cell + 20;
+  const H = 50 + C * cell + label;
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [];
+  matrix.forEach((row, i) => {
+    const n = Math.max(1, row.reduce((a, b) => a + b, 0));
+    row.forEach((v, j) => {
+      const f = v / n;
+      const shade = Math.round(255 * (1 - f));
+      parts.push(`<rect x="${label + j * cell}" y="${40 + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#eee"/>`);
+      if (cell >= 20 && v) parts.push(`<text x="${label + j * cell + cell / 2}" y="${40 + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${f > 0.5 ? 'white' : '#222'}">${v}</text>`);
+    });
+    parts.push(`<text x="${label - 6}" y="${40 + i * cell + cell / 2 + 4}" text-anchor="end">${esc(names[i])}</text>`);
+  });
+  names.forEach((nm, j) => parts.push(`<text transform="translate(${label + j * cell + cell / 2 + 4} ${44 + C * cell}) rotate(90)">${esc(nm)}</text>`));
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:11px;fill:#222}</style>` +
+    `<rect width="${W}" height="${H}" fill="white"/><text x="8" y="22" style="font-size:14px">${esc(title)}</text>` + parts.join('') + '</svg>';
+}
+
+export async function writeConfusion(file: string, matrix: number[][], names: string[], title: string): Promise<void> {
+  await sharp(Buffer.from(confusionSvg(matrix, names, title))).png().toFile(file);
+}

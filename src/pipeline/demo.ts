@@ -116,7 +116,7 @@ export async function runDemo(o: {
         workers: o.workers, bufferSize: 2048, resume, quiet: o.quiet, log, trainWorkers,
       });
     }, log, `${method} student`);
-    const curve = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).test_top1 as number);
+    const curve = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).val_top1 as number);
     const shards = dir(`shards-${method}`);
     // Mixup blends whole images: there is no pasted box to hold against the part masks.
     const rep = await inspectShards(shards, await readManifest(shards), method === 'mixup' ? undefined : dir('data'));

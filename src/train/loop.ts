@@ -36,7 +36,8 @@ export interface EpochMetrics {
   lr: number;
   train_loss: number;
   train_acc: number;
-  test_top1: number | null;
+  /** Top-1 on the held-out split (teacher: the dataset's test split; student: --val's), a fraction. */
+  val_top1: number | null;
   seconds: number;
   images_per_s: number;
 }
@@ -149,7 +150,7 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
         lr,
         train_loss: lossSum / Math.max(1, seen),
         train_acc: accSum / Math.max(1, seen),
-        test_top1: top1,
+        val_top1: top1,
         seconds: (Date.now() - t0) / 1000,
         images_per_s: seen / trainSeconds,
       };

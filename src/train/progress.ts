@@ -35,3 +35,6 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
     stop() {},
   };
 }
+
+/** An accuracy (a fraction) as printed everywhere: percent with two decimals. JSON files keep fractions. */
+export const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;

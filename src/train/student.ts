@@ -13,6 +13,7 @@ import { makePool } from '../pool/pools.js';
 import { loadImageSet } from './images.js';
 import { evaluate } from './evaluate.js';
 import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
+import { pct } from './progress.js';
 import { validateRecipe, type Recipe } from './recipe.js';
 import { openShardSets, type ShardSet } from './shard-set.js';
 import { shardSource } from './shard-source.js';
@@ -129,12 +130,12 @@ async function train(o: StudentOptions): Promise<StudentResult> {
       evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
       onEpoch: async (m, isBest, opt) => {
         log(
-          `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${m.train_acc.toFixed(3)} ` +
-            `val_top1 ${m.test_top1 === null ? 'n/a' : m.test_top1.toFixed(4)} lr ${m.lr.toExponential(2)} ${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
+          `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${pct(m.train_acc)} ` +
+            `val_top1 ${m.val_top1 === null ? 'n/a' : pct(m.val_top1)} lr ${m.lr.toExponential(2)} ${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
         );
         if (isBest) {
-          best = m.test_top1 ?? undefined;
-          await saveModel(deploy, o.out, { ...meta, epoch: m.epoch, valTop1: m.test_top1 });
+          best = m.val_top1 ?? undefined;
+          await saveModel(deploy, o.out, { ...meta, epoch: m.epoch, valTop1: m.val_top1 });
         }
         await saveCheckpoint(ckptDir, deploy, meta, opt, { epoch: m.epoch, best: best ?? null, recipe });
         const next = await o.afterEpoch?.(m.epoch, deploy, o.out);

@@ -9,6 +9,7 @@ import { loadImageSet } from './images.js';
 import { evaluate } from './evaluate.js';
 import { cleanSource } from './clean-source.js';
 import { trainLoop, type EpochMetrics } from './loop.js';
+import { pct } from './progress.js';
 import { validateRecipe, type Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
 import { withOutput } from '../util/outdir.js';
@@ -75,11 +76,11 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
     evaluate: async () => (testSet.images.length ? (await evaluate(model, testSet, pre)).top1 : null),
     onEpoch: async (m, isBest) => {
       log(
-        `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${m.train_acc.toFixed(3)} ` +
-          `test_top1 ${m.test_top1 === null ? 'n/a' : m.test_top1.toFixed(4)} lr ${m.lr.toExponential(2)} ` +
+        `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${pct(m.train_acc)} ` +
+          `val_top1 ${m.val_top1 === null ? 'n/a' : pct(m.val_top1)} (test split) lr ${m.lr.toExponential(2)} ` +
           `${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
       );
-      if (isBest) await saveModel(model, o.out, { ...meta, epoch: m.epoch, testTop1: m.test_top1 });
+      if (isBest) await saveModel(model, o.out, { ...meta, epoch: m.epoch, valTop1: m.val_top1 });
     },
   });
   model.dispose();
