@@ -42,7 +42,7 @@ export function builder(y: Argv) {
     .option('method', { choices: METHODS, default: 'snapmix' as Method, describe: 'snapmix: semantic labels; cutmix/mixup: area/blend labels; none: views only' })
     .option('rounds', { type: 'number', default: 1, describe: 'samples per source image (round r re-draws partners, boxes and views)' })
     .option('size', { type: 'number', default: 64, describe: 'output image side' })
-    .option('resize', { type: 'number', describe: 'resize the source to this side before cropping (default: --size)' })
+    .option('resize', { type: 'number', describe: 'resize the source to this side before cropping (default: --size / 0.875, the standard view policy: 64 → 73, 224 → 256; --resize = --size gives flip-only views)' })
     .option('crop', { choices: ['random', 'center'] as const, describe: 'view crop (default: random when --resize > --size)' })
     .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flip of each view (--no-flip to disable)' })
     .option('beta', { type: 'number', describe: 'Beta(beta, beta) parameter (default: snapmix 5, cutmix 3, mixup 1)' })

@@ -29,12 +29,17 @@ export const GENERATE_DEFAULTS = { method: 'snapmix' as Method, rounds: 1, size:
 
 export type GenerateConfigInput = Partial<Omit<GenerateConfig, 'partner'>> & { partner?: Partner };
 
+/** --resize when not given: size / 0.875 (64 → 73, 224 → 256, 448 → 512). */
+export const defaultResize = (size: number) => Math.round(size / 0.875);
+
 /** Defaults filled in, checked against the schema (messages name the flag), keys in canonical order. */
 export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?: number; camBatch?: number } = {}): GenerateConfig {
   const d = GENERATE_DEFAULTS;
   const method = i.method ?? d.method;
   const size = i.size ?? d.size;
-  const resize = i.resize ?? size;
+  // The standard view policy: resize to size/0.875 (the official CUB recipe crops 448 from 512), then a
+  // random size crop; --resize = --size makes flip-only views.
+  const resize = i.resize ?? defaultResize(size);
   const cfg: GenerateConfig = {
     method,
     rounds: i.rounds ?? d.rounds,
