@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
+import { SYNTH_DESIGNS, type SynthDesign } from '../data/synth-render.js';
 import { createProgress } from '../train/progress.js';
 
 export const command = 'synth';
@@ -9,7 +10,7 @@ export function builder(y: Argv) {
   const d = SYNTH_DEFAULTS;
   return y
     .option('out', { type: 'string', demandOption: true, describe: 'output directory (must be empty unless --overwrite)' })
-    .option('classes', { type: 'number', default: d.classes, describe: 'number of classes (2–32); they differ only in the small part' })
+    .option('classes', { type: 'number', default: d.classes, describe: 'number of classes (2–32, or up to 52 with --design pretrain); they differ only in the small part' })
     .option('per-class', { type: 'number', default: d.perClass, describe: 'training images per class' })
     .option('test-per-class', { type: 'number', default: d.testPerClass, describe: 'test images per class' })
     .option('size', { type: 'number', default: d.size, describe: 'image side in pixels' })
@@ -18,6 +19,7 @@ export function builder(y: Argv) {
     .option('clutter', { type: 'number', default: d.clutter, describe: 'background clutter shapes per image' })
     .option('color-jitter', { type: 'number', default: d.colorJitter, describe: "jitter of the part's colours (0–255): difficulty" })
     .option('part-scale', { type: 'number', array: true, default: d.partScale, describe: 'min max side of the part as a fraction of the image side (max ≤ 0.316: part ≤ 10% of the area)' })
+    .option('design', { choices: SYNTH_DESIGNS, default: 'target' as SynthDesign, describe: "target: the benchmark's classes (8 glyphs × 4 palettes, up to 32); pretrain: up to 52 classes of other glyphs or palettes, disjoint from every target class, to pretrain a backbone for fine-tuning (use another --seed too)" })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace a non-empty --out' })
     .option('quiet', { type: 'boolean', default: false })
     .example('$0 synth --out data/synth --classes 10 --per-class 100 --size 64 --seed 0', 'the default benchmark');
@@ -38,6 +40,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     clutter: a.clutter,
     colorJitter: a.colorJitter,
     partScale: a.partScale as [number, number],
+    design: a.design as SynthDesign,
     overwrite: a.overwrite,
     onProgress: (d) => bar.update(d),
   });

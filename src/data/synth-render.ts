@@ -14,6 +14,7 @@ export interface SynthParams {
   partScale: [number, number];
   /** Per-channel colour jitter of the part (0–255 scale). */
   colorJitter: number;
+  design?: SynthDesign;
 }
 
 export interface Rendered {
@@ -35,7 +36,16 @@ export const GLYPHS: { name: string; inside: Shape }[] = [
   { name: 'diamond', inside: (s, t) => Math.abs(s) + Math.abs(t) < 0.7 },
   { name: 'bar', inside: (s, t) => Math.abs(t) < 0.22 && Math.abs(s) < 0.72 },
   { name: 'dots', inside: (s, t) => Math.hypot(s - 0.35, t) < 0.26 || Math.hypot(s + 0.35, t) < 0.26 },
+  // Glyphs 8+ only appear in the pretraining design (classes disjoint from the target task's).
+  { name: 'hexagon', inside: (s, t) => Math.abs(t) < 0.6 && Math.abs(s) * 0.866 + Math.abs(t) * 0.5 < 0.62 },
+  { name: 'chevron', inside: (s, t) => Math.abs(s) < 0.7 && Math.abs(t - (-0.45 + Math.abs(s))) < 0.22 },
+  { name: 'hourglass', inside: (s, t) => Math.abs(t) < 0.65 && Math.abs(s) < Math.abs(t) * 0.85 },
+  { name: 'frame', inside: (s, t) => { const r = Math.max(Math.abs(s), Math.abs(t)); return r < 0.64 && r > 0.38; } },
 ];
+
+/** Glyphs and palettes of the target task (the benchmark's classes); the rest serve pretraining only. */
+const TARGET_GLYPHS = 8;
+const TARGET_PALETTES = 4;
 
 /** Badge background / glyph colour pairs; palettes differ subtly, as species' markings do. */
 export const PALETTES: { name: string; bg: [number, number, number]; fg: [number, number, number] }[] = [
@@ -43,17 +53,36 @@ export const PALETTES: { name: string; bg: [number, number, number]; fg: [number
   { name: 'amber', bg: [235, 140, 50], fg: [40, 40, 150] },
   { name: 'lime', bg: [170, 225, 70], fg: [40, 40, 150] },
   { name: 'rose', bg: [235, 150, 170], fg: [40, 40, 150] },
+  { name: 'cyan', bg: [90, 200, 225], fg: [40, 40, 150] },
+  { name: 'violet', bg: [175, 130, 225], fg: [40, 40, 150] },
+  { name: 'teal', bg: [70, 175, 145], fg: [40, 40, 150] },
 ];
 
+/**
+ * 'target': the benchmark's classes (the first 8 glyphs × 4 palettes). 'pretrain': every (glyph, palette)
+ * pair with a new glyph or a new palette, so its classes never coincide with a target class: the
+ * stand-in for ImageNet, a large generic task to pretrain a backbone on before fine-tuning.
+ */
+export type SynthDesign = 'target' | 'pretrain';
+export const SYNTH_DESIGNS: readonly SynthDesign[] = ['target', 'pretrain'];
+
+const PRETRAIN_PAIRS: { glyph: number; palette: number }[] = [];
+for (let palette = 0; palette < PALETTES.length; palette++) {
+  for (let glyph = 0; glyph < GLYPHS.length; glyph++) {
+    if (glyph >= TARGET_GLYPHS || palette >= TARGET_PALETTES) PRETRAIN_PAIRS.push({ glyph, palette });
+  }
+}
+
 /** Class k → (glyph, palette). Glyphs vary fastest so 10 classes use 5 glyphs × 2 palettes. */
-export function classDesign(k: number, numClasses: number): { glyph: number; palette: number } {
-  const nPal = Math.ceil(numClasses / GLYPHS.length);
+export function classDesign(k: number, numClasses: number, design: SynthDesign = 'target'): { glyph: number; palette: number } {
+  if (design === 'pretrain') return PRETRAIN_PAIRS[k];
+  const nPal = Math.ceil(numClasses / TARGET_GLYPHS);
   const nGlyph = Math.ceil(numClasses / nPal);
   return { glyph: k % nGlyph, palette: Math.floor(k / nGlyph) };
 }
 
-export function maxClasses(): number {
-  return GLYPHS.length * PALETTES.length;
+export function maxClasses(design: SynthDesign = 'target'): number {
+  return design === 'pretrain' ? PRETRAIN_PAIRS.length : TARGET_GLYPHS * TARGET_PALETTES;
 }
 
 const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
@@ -126,7 +155,7 @@ export function renderSample(rng: Rng, label: number, p: SynthParams): Rendered 
   });
 
   // Part: a badge inside the body, with the class's glyph in the class's palette.
-  const { glyph, palette } = classDesign(label, p.numClasses);
+  const { glyph, palette } = classDesign(label, p.numClasses, p.design);
   const side = rng.uniform(p.partScale[0], p.partScale[1]);
   const half = side / 2;
   let pu = bx;

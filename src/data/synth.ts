@@ -6,7 +6,7 @@ import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { inspectOutput, markOutput } from '../util/outdir.js';
 import { encodePng } from '../image/decode.js';
-import { classDesign, GLYPHS, maxClasses, PALETTES, renderSample, type SynthParams } from './synth-render.js';
+import { classDesign, GLYPHS, maxClasses, PALETTES, renderSample, type SynthDesign, type SynthParams } from './synth-render.js';
 
 export interface SynthOptions {
   out: string;
@@ -19,6 +19,8 @@ export interface SynthOptions {
   clutter: number;
   partScale: [number, number];
   colorJitter: number;
+  /** 'target' (the benchmark's classes, default) or 'pretrain' (disjoint classes for pretraining a backbone). */
+  design?: SynthDesign;
   overwrite?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
@@ -40,7 +42,8 @@ export function className(k: number): string {
 }
 
 export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir: string }> {
-  if (o.classes < 2 || o.classes > maxClasses()) throw new UserError(`--classes must be in [2, ${maxClasses()}], got ${o.classes}`);
+  const design = o.design ?? 'target';
+  if (o.classes < 2 || o.classes > maxClasses(design)) throw new UserError(`--classes must be in [2, ${maxClasses(design)}] for --design ${design}, got ${o.classes}`);
   if (o.size < 16 || o.size > 512) throw new UserError(`--size must be in [16, 512], got ${o.size}`);
   if (o.perClass < 1 || o.testPerClass < 0) throw new UserError('--per-class must be ≥ 1 and --test-per-class ≥ 0');
   const [lo, hi] = o.partScale;
@@ -54,7 +57,7 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
   const parent = path.dirname(path.resolve(o.out));
   await fs.mkdir(parent, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(o.out)}.tmp-`));
-  const p: SynthParams = { size: o.size, numClasses: o.classes, noise: o.noise, clutter: o.clutter, partScale: o.partScale, colorJitter: o.colorJitter };
+  const p: SynthParams = { size: o.size, numClasses: o.classes, noise: o.noise, clutter: o.clutter, partScale: o.partScale, colorJitter: o.colorJitter, design };
   const entries: PartEntry[] = [];
   const total = o.classes * (o.perClass + o.testPerClass);
   let done = 0;
@@ -79,10 +82,12 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
     }
     await fs.writeFile(path.join(tmp, 'parts.jsonl'), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const classes = Array.from({ length: o.classes }, (_, k) => {
-      const d = classDesign(k, o.classes);
+      const d = classDesign(k, o.classes, design);
       return { name: className(k), glyph: GLYPHS[d.glyph].name, palette: PALETTES[d.palette].name };
     });
-    const { onProgress: _p, overwrite: _o, out: _out, ...opts } = o;
+    // The default design is left out, so target datasets keep the bytes of earlier versions.
+    const { onProgress: _p, overwrite: _o, out: _out, design: _d, ...rest } = o;
+    const opts = design === 'target' ? rest : { ...rest, design };
     await fs.writeFile(path.join(tmp, 'synth.json'), JSON.stringify({ generator: 'snapmix-synth', version: SYNTH_VERSION, options: opts, classes }, null, 2) + '\n');
     await markOutput(tmp, 'synth');
     await fs.chmod(tmp, 0o755); // mkdtemp makes 0700; the result is an ordinary directory

@@ -63,6 +63,14 @@ async function start(): Promise<Handler> {
       local.fill(0); // no rows this step: a zero gradient, but still one apply, so the replicas stay equal
     }
     grads.sum(local, init.ranks, sum);
+    if (init.gradScales) {
+      let at = 0;
+      vars.forEach((v, i) => {
+        const k = init.gradScales![i];
+        if (k !== 1) for (let j = at; j < at + v.size; j++) sum[j] *= k;
+        at += v.size;
+      });
+    }
     setLr(opt, m.lr);
     let off = 0;
     const named = vars.map((v) => {

@@ -63,6 +63,8 @@ export interface LoopOptions {
    * many micro-batches whose gradients are summed in rank order (src/train/replicas.ts). 1: in process.
    */
   trainWorkers?: number;
+  /** Per trainable weight, a factor for its gradient (fine-tuning: a smaller backbone learning rate). */
+  gradScales?: number[];
 }
 
 export function makeOptimizer(r: Recipe): tf.Optimizer {
@@ -94,13 +96,15 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
   const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const replicas = (o.trainWorkers ?? 1) > 1
-    ? await Replicas.start({ model, optimizer: opt, recipe, n: o.trainWorkers!, size: source.size, numClasses: source.numClasses })
+    ? await Replicas.start({ model, optimizer: opt, recipe, n: o.trainWorkers!, size: source.size, numClasses: source.numClasses, gradScales: o.gradScales })
     : undefined;
   if (!replicas) {
     // The same training fast path the replicas use (one op per BatchNorm, lazy conv gradients).
     fastBatchNorm(model);
     plainConvolutions(model);
   }
+  const scales = o.gradScales?.some((x) => x !== 1) ? o.gradScales : undefined;
+  if (scales && scales.length !== vars.length) throw new Error(`gradScales has ${scales.length} entries for ${vars.length} trainable weights`);
   /** One optimizer step, in process or on the replicas: the batch's mean loss and predictions. */
   const step = async (batch: Batch, lr: number): Promise<{ loss: number; pred: Int32Array }> => {
     if (replicas) return replicas.step(batch, lr);
@@ -108,11 +112,21 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
     const x = tf.tensor4d(batch.x, [batch.n, source.size, source.size, 3]);
     const t = tf.tensor2d(batch.targets, [batch.n, source.numClasses]);
     let predT: tf.Tensor | undefined;
-    const cost = opt.minimize(() => {
+    const f = () => {
       const r = stepLoss(model, x, t, batch.n, kernels, recipe.weightDecay);
       predT = r.pred;
       return r.loss;
-    }, true, vars)!;
+    };
+    let cost: tf.Scalar;
+    if (scales) {
+      const { value, grads } = tf.variableGrads(f, vars);
+      const named = vars.map((v, i) => ({ name: v.name, tensor: scales[i] === 1 ? grads[v.name] : tf.mul(grads[v.name], scales[i]) }));
+      opt.applyGradients(named);
+      tf.dispose([...named.map((g) => g.tensor), ...Object.values(grads)]);
+      cost = value;
+    } else {
+      cost = opt.minimize(f, true, vars)!;
+    }
     const [loss] = await cost.data();
     const pred = (await predT!.data()) as Int32Array;
     tf.dispose([x, t, cost, predT!]);

@@ -22,6 +22,8 @@ export interface ReplicaInit {
   ctl: SharedArrayBuffer;
   gradSlab: SharedArrayBuffer;
   bnSlab: SharedArrayBuffer;
+  /** Per trainable weight, a factor for its summed gradient (fine-tuning's backbone learning rate). */
+  gradScales?: number[];
 }
 
 export type ReplicaRequest =
@@ -79,7 +81,7 @@ export class Replicas {
   }
 
   /** Start n replicas of model with optimizer's state (a resumed optimizer carries its slots over). */
-  static async start(o: { model: tf.LayersModel; optimizer: tf.Optimizer; recipe: Recipe; n: number; size: number; numClasses: number }): Promise<Replicas> {
+  static async start(o: { model: tf.LayersModel; optimizer: tf.Optimizer; recipe: Recipe; n: number; size: number; numClasses: number; gradScales?: number[] }): Promise<Replicas> {
     const artifacts = await modelArtifacts(o.model);
     const optWeights = await o.optimizer.getWeights();
     const optimizer = optWeights.length ? await tf.io.encodeWeights(optWeights).then(({ data, specs }) => ({ data, specs })) : null;
@@ -92,7 +94,7 @@ export class Replicas {
     // One single-thread pool per replica: its tasks always reach the same worker, which keeps the replica.
     const pools = Array.from({ length: o.n }, (_, rank) => new Piscina({
       filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity,
-      workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab } satisfies ReplicaInit,
+      workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, gradScales: o.gradScales } satisfies ReplicaInit,
     }));
     const reps = new Replicas(pools, new Int32Array(ctlBuf), o);
     try {

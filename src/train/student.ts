@@ -19,6 +19,7 @@ import { openShardSets, type ShardSet } from './shard-set.js';
 import { shardSource } from './shard-source.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { UserError } from '../util/errors.js';
+import { gradientScales, modelFromBackbone } from './init.js';
 import { withOutput } from '../util/outdir.js';
 import { exists, writeFileAtomic } from '../util/fs.js';
 
@@ -45,6 +46,12 @@ export interface StudentOptions {
   trainWorkers?: number;
   /** Epoch e reads only round e mod R of the shards: fresh mixes every epoch, as the online method has. */
   epochRounds?: boolean;
+  /** Fine-tuning: start the backbone from this trained zoo model (a new classifier for the target classes). */
+  init?: string;
+  /** With init: keep the stem's weights fixed. */
+  freezeStem?: boolean;
+  /** With init: the backbone's learning rate as a multiple of --lr (the new classifier's is --lr). */
+  backboneLr?: number;
   /** Called after each epoch; may return new shard directories to train on from the next epoch (teacher refresh). */
   afterEpoch?: (epoch: number, deploy: tf.LayersModel, dir: string) => Promise<string[] | undefined>;
 }
@@ -84,6 +91,12 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   // --resume with no finished checkpoint (a run killed in its first epoch) starts from the beginning,
   // so the same command can be rerun after a crash at any point.
   const resume = !!o.resume && (await exists(path.join(ckptDir, 'state.json')));
+  let fineTune = { init: o.init ? path.resolve(o.init) : null, freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 };
+  if (o.init) {
+    if (!(fineTune.backboneLr > 0 && fineTune.backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${fineTune.backboneLr}`);
+  } else if (o.freezeStem || o.backboneLr !== undefined) {
+    throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
+  }
   if (o.resume && !resume) log(`resume: no finished checkpoint in ${ckptDir}; starting from epoch 0`);
   if (resume) {
     const ck = await loadCheckpoint(ckptDir);
@@ -93,12 +106,22 @@ async function train(o: StudentOptions): Promise<StudentResult> {
     await trimMetrics(path.join(o.out, 'metrics.jsonl'), startEpoch);
     best = ck.state.best ?? undefined;
     optimizer = ck.optimizer;
+    // A resumed fine-tuning run keeps the settings it started with (its frozen stem is in the model).
+    const saved = (ck.meta as { student?: { fineTune?: typeof fineTune } }).student?.fineTune;
+    if (saved) fineTune = saved;
     log(`resume: from epoch ${startEpoch} of ${recipe.epochs} (best so far ${best === undefined ? 'n/a' : best.toFixed(4)})`);
   } else {
-    const base = buildResNet({
-      inputSize: size, numClasses: C, width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth,
-      stages: o.stages ?? DEFAULT_RESNET.stages, seed: recipe.seed,
-    });
+    let base: tf.LayersModel;
+    if (o.init) {
+      const r = await modelFromBackbone(o.init, { inputSize: size, numClasses: C, seed: recipe.seed, freezeStem: !!o.freezeStem });
+      base = r.model;
+      log(`init: backbone of ${o.init} (width ${r.arch.width}, depth ${r.arch.depth}, stages ${r.arch.stages}; ${r.copied} layers), a new classifier for ${C} classes${o.freezeStem ? ', stem frozen' : ''}${fineTune.backboneLr !== 1 ? `, backbone learning rate ${fineTune.backboneLr}× --lr` : ''}`);
+    } else {
+      base = buildResNet({
+        inputSize: size, numClasses: C, width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth,
+        stages: o.stages ?? DEFAULT_RESNET.stages, seed: recipe.seed,
+      });
+    }
     if (o.midlevel) ({ train, deploy } = withMidlevelHead(base, o.midLayer, C, recipe.seed));
     else train = deploy = base;
     await fs.mkdir(o.out, { recursive: true });
@@ -106,7 +129,7 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   }
   const rows = sets.reduce((a, s) => a + s.rows, 0);
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
-  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel } };
+  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel, fineTune } };
   const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
   const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds });
   if (o.epochRounds) {
@@ -127,6 +150,7 @@ async function train(o: StudentOptions): Promise<StudentResult> {
       metricsFile: path.join(o.out, 'metrics.jsonl'),
       quiet: o.quiet,
       trainWorkers: o.trainWorkers,
+      gradScales: fineTune.backboneLr !== 1 ? gradientScales(train, fineTune.backboneLr) : undefined,
       evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
       onEpoch: async (m, isBest, opt) => {
         log(
