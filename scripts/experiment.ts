@@ -1,43 +1,93 @@
-// The paper's claim on the synthetic benchmark: seeds × {none, mixup, cutmix, snapmix}, each a full
-// demo run (own data, teacher, CAMs, shards, students on identical budgets). Finished stages are
-// reused, so an interrupted experiment resumes. Prints mean ± sd of student top-1 and label error.
-// Usage: npx tsx scripts/experiment.ts [--seeds 0,1,2] [--out runs/experiment] [--full]
+// Does SnapMix beat CutMix, Mixup and no mixing? Seeds × students on identical budgets, each seed a full
+// run (own data, teacher, CAMs, shards, students; src/pipeline/demo.ts). Finished stages are reused, so
+// an interrupted experiment resumes. Protocols:
+//   demo      the demo preset, 2 rounds, 6 epochs from scratch (README's first experiment)
+//   scratch   a small target set (10 classes × 30 images) where the unmixed student overfits; fresh
+//             mixes every epoch (--epoch-rounds, rounds = epochs); students from scratch
+//   finetune  the same, teacher and students fine-tuned from one backbone pretrained on the disjoint
+//             'pretrain' design (--init, --freeze-stem, --backbone-lr 0.1), the paper's regime
+// Usage: npx tsx scripts/experiment.ts [--protocol finetune] [--seeds 0,1,2] [--out runs/experiment-finetune]
+//        [--epochs 20] [--per-class 30] [--workers 2]
 import { parseArgs } from 'node:util';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { backendLine, initBackend } from '../src/model/backend.js';
-import { DEMO_PRESETS, runDemo, type DemoResult } from '../src/pipeline/demo.js';
-import type { Method } from '../src/mix/plan.js';
+import { DEMO_PRESETS, runDemo, type DemoPreset, type DemoResult, type Variant } from '../src/pipeline/demo.js';
+import { SYNTH_DEFAULTS, writeSynth } from '../src/data/synth.js';
+import { openDataset } from '../src/data/index.js';
+import { trainTeacher } from '../src/train/teacher.js';
+import { DEFAULT_RECIPE } from '../src/train/recipe.js';
+import { writeLineChart } from '../src/image/plot.js';
+import { exists } from '../src/util/fs.js';
 import { machineLine } from './bench-common.js';
 
 const { values } = parseArgs({
   options: {
+    protocol: { type: 'string', default: 'demo' },
     seeds: { type: 'string', default: '0,1,2' },
-    out: { type: 'string', default: 'runs/experiment' },
+    out: { type: 'string' },
     full: { type: 'boolean', default: false },
     workers: { type: 'string', default: '2' },
+    epochs: { type: 'string', default: '20' },
+    'per-class': { type: 'string', default: '30' },
   },
 });
+const protocol = values.protocol as 'demo' | 'scratch' | 'finetune';
+if (!['demo', 'scratch', 'finetune'].includes(protocol)) throw new Error(`--protocol demo|scratch|finetune, got ${protocol}`);
+const out = values.out ?? `runs/experiment${protocol === 'demo' ? '' : `-${protocol}`}`;
 const seeds = values.seeds!.split(',').map(Number);
-const methods: Method[] = ['none', 'mixup', 'cutmix', 'snapmix'];
-const preset = values.full ? DEMO_PRESETS.full : DEMO_PRESETS.default;
+const epochs = Number(values.epochs);
+const preset: DemoPreset = protocol === 'demo'
+  ? (values.full ? DEMO_PRESETS.full : DEMO_PRESETS.default)
+  : { classes: 10, perClass: Number(values['per-class']), testPerClass: 30, size: 64, teacherEpochs: protocol === 'finetune' ? 15 : 30, rounds: epochs, studentEpochs: epochs, batchSize: 16 };
+const variants: Variant[] = protocol === 'demo'
+  ? ['none', 'mixup', 'cutmix', 'snapmix'].map((m) => ({ name: m, method: m as Variant['method'] }))
+  : [
+    { name: 'none', method: 'none' }, { name: 'mixup', method: 'mixup' },
+    { name: 'cutmix', method: 'cutmix' }, { name: 'cutmix-other-class', method: 'cutmix', partner: 'other-class' },
+    { name: 'snapmix', method: 'snapmix' }, { name: 'snapmix-other-class', method: 'snapmix', partner: 'other-class' },
+    { name: 'snapmix-midlevel', method: 'snapmix', midlevel: true },
+  ];
 const backend = await initBackend('wasm');
+const workers = Number(values.workers);
 console.log(machineLine());
 console.log(backendLine(backend));
-console.log(`preset ${JSON.stringify(preset)}; seeds ${seeds.join(', ')}; methods ${methods.join(', ')}`);
+console.log(`protocol ${protocol}; preset ${JSON.stringify(preset)}; seeds ${seeds.join(', ')}; students ${variants.map((v) => v.name).join(', ')}`);
 const t0 = Date.now();
+
+// The pretrained backbone (finetune): one, shared by every seed's teacher and students.
+let init: { model: string; freezeStem: boolean; backboneLr: number } | undefined;
+if (protocol === 'finetune') {
+  const pre = path.join(out, 'pretrain');
+  const backbone = path.join(pre, 'backbone');
+  if (!(await exists(path.join(pre, '.done')))) {
+    const tp = Date.now();
+    await writeSynth({ ...SYNTH_DEFAULTS, out: path.join(pre, 'data'), design: 'pretrain', classes: 52, perClass: 40, testPerClass: 10, size: preset.size, seed: 1000, overwrite: true });
+    await fs.rm(backbone, { recursive: true, force: true });
+    const r = await trainTeacher({ dataset: await openDataset(path.join(pre, 'data')), out: backbone, size: preset.size, recipe: { ...DEFAULT_RECIPE, epochs: 20, batchSize: 32, seed: 1000 }, quiet: true, trainWorkers: backend.kind === 'wasm' ? 2 : 1 });
+    await fs.writeFile(path.join(pre, '.done'), JSON.stringify({ top1: r.bestTop1, seconds: (Date.now() - tp) / 1000 }) + '\n');
+  }
+  const done = JSON.parse(await fs.readFile(path.join(pre, '.done'), 'utf8')) as { top1: number; seconds: number };
+  console.log(`pretrain: backbone on 52 disjoint classes × 40 images, 20 epochs: test top-1 ${(done.top1 * 100).toFixed(1)}% (${done.seconds.toFixed(0)}s)`);
+  init = { model: backbone, freezeStem: true, backboneLr: 0.1 };
+}
+
 const results: DemoResult[] = [];
 for (const seed of seeds) {
-  const r = await runDemo({ out: path.join(values.out!, `seed-${seed}`), preset, seed, backend, workers: Number(values.workers), quiet: true, log: (l) => console.log(`[seed ${seed}] ${l}`), methods });
+  const r = await runDemo({
+    out: path.join(out, `seed-${seed}`), preset, seed, backend, workers, quiet: true, log: (l) => console.log(`[seed ${seed}] ${l}`),
+    variants, epochRounds: protocol !== 'demo', init,
+  });
   results.push(r);
-  console.log(`[seed ${seed}] teacher ${(r.teacherTop1 * 100).toFixed(1)}%; ${r.rows.map((x) => `${x.method} ${(x.top1 * 100).toFixed(1)}%`).join(', ')}`);
+  console.log(`[seed ${seed}] teacher ${(r.teacherTop1 * 100).toFixed(1)}%; ${r.rows.map((x) => `${x.method} ${(x.top1 * 100).toFixed(1)}%`).join(', ')}; ${r.seconds.toFixed(0)}s`);
 }
 const stats = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
   return { m, sd };
 };
-const fmt = (xs: (number | null)[], scale: number, digits: number) => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+const fmt = (xs: (number | null | undefined)[], scale: number, digits: number) => {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   if (!v.length) return 'n/a';
   const { m, sd } = stats(v.map((x) => x * scale));
   return `${m.toFixed(digits)} ± ${sd.toFixed(digits)}`;
@@ -45,11 +95,19 @@ const fmt = (xs: (number | null)[], scale: number, digits: number) => {
 console.log('');
 console.log(`teacher top-1: ${fmt(results.map((r) => r.teacherTop1), 100, 1)}%; CAM max inside part: ${fmt(results.map((r) => r.camInPart), 100, 1)}%`);
 console.log('');
-console.log(`| method | student top-1 (%) mean ± sd over ${seeds.length} seeds | label error vs part masks | area-label error, same boxes |`);
-console.log('|---|---:|---:|---:|');
-for (const method of methods) {
-  const rows = results.map((r) => r.rows.find((x) => x.method === method)!);
-  console.log(`| ${method} | ${fmt(rows.map((x) => x.top1), 100, 1)} | ${fmt(rows.map((x) => x.labelError), 1, 3)} | ${fmt(rows.map((x) => x.areaError), 1, 3)} |`);
+console.log(`| student | top-1 (%), best epoch | top-1 (%), last epoch | train acc (%), last epoch | label error vs part masks | area-label error | seconds |`);
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const v of variants) {
+  const rows = results.map((r) => r.rows.find((x) => x.method === v.name)!);
+  console.log(`| ${v.name} | ${fmt(rows.map((x) => x.top1), 100, 1)} | ${fmt(rows.map((x) => x.finalTop1), 100, 1)} | ${fmt(rows.map((x) => x.finalTrainAcc), 100, 1)} | ${fmt(rows.map((x) => x.labelError), 1, 3)} | ${fmt(rows.map((x) => x.areaError), 1, 3)} | ${fmt(rows.map((x) => x.seconds), 1, 0)} |`);
 }
+// Mean learning curves over the seeds, one line per student.
+const curves = variants.map((v) => {
+  const cs = results.map((r) => r.rows.find((x) => x.method === v.name)!.curve);
+  return { name: v.name, values: cs[0].map((_, e) => stats(cs.map((c) => c[e])).m) };
+});
+const png = path.join(out, 'curves.png');
+await writeLineChart(png, curves, `${protocol}: validation top-1 per epoch, mean of ${seeds.length} seed(s)`, 'top-1');
+await fs.writeFile(path.join(out, 'summary.json'), JSON.stringify({ protocol, preset, seeds, variants, results }, null, 2) + '\n');
 console.log('');
-console.log(`experiment: ${((Date.now() - t0) / 1000).toFixed(0)}s wall`);
+console.log(`experiment: ${((Date.now() - t0) / 1000).toFixed(0)}s wall; curves ${png}; summary ${path.join(out, 'summary.json')}`);

@@ -21,9 +21,9 @@ export function builder(y: Argv) {
     .option('mid-layer', { type: 'string', describe: 'student: layer feeding the mid-level head (default: output of the second-to-last stage)' })
     .option('workers', { type: 'number', default: 2, describe: 'student: image-decoding worker threads' })
     .option('train-workers', { type: 'number', default: 2, describe: 'data-parallel training replicas in worker threads (wasm backend): each batch is split into N micro-batches, gradients summed in a fixed order, BatchNorm over the whole batch; the same seed and N give the same weights. 1: train in process. Native backends always train in process' })
-    .option('init', { type: 'string', describe: "student: fine-tune: start the backbone from this trained zoo model (e.g. one pretrained on 'snapmix synth --design pretrain'), with a new classifier for the target classes; its architecture replaces --width/--depth/--stages" })
-    .option('freeze-stem', { type: 'boolean', describe: 'student with --init: keep the stem convolution and its BatchNorm fixed' })
-    .option('backbone-lr', { type: 'number', describe: "student with --init: the backbone's learning rate as a multiple of --lr (the new classifier trains at --lr), e.g. 0.1" })
+    .option('init', { type: 'string', describe: "fine-tune (teacher or student): start the backbone from this trained zoo model (e.g. one pretrained on 'snapmix synth --design pretrain'), with a new classifier for the target classes; its architecture replaces --width/--depth/--stages" })
+    .option('freeze-stem', { type: 'boolean', describe: 'with --init: keep the stem convolution and its BatchNorm fixed' })
+    .option('backbone-lr', { type: 'number', describe: "with --init: the backbone's learning rate as a multiple of --lr (the new classifier trains at --lr), e.g. 0.1" })
     .option('epoch-rounds', { type: 'boolean', default: false, describe: 'student: epoch e reads only round e mod R of the shards (R = generate --rounds): with R ≥ epochs every sample is seen once, a fresh mix per epoch as the online method has' })
     .option('buffer-size', { type: 'number', default: 2048, describe: 'student: shuffle buffer (samples) across shards' })
     .option('resume', { type: 'boolean', default: false, describe: 'student: continue from --out/checkpoint (written every epoch)' })
@@ -40,7 +40,7 @@ export function builder(y: Argv) {
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   if (a.shards?.length) return studentHandler(a);
   if (!a.data) throw new UserError('pass --data DATASET (teacher on clean images) or --shards DIR… --val DATASET (student)');
-  if (a.init || a.freezeStem || a.backboneLr !== undefined || a.epochRounds) throw new UserError('--init, --freeze-stem, --backbone-lr and --epoch-rounds train a student: pass --shards DIR… --val DATASET');
+  if (a.epochRounds) throw new UserError('--epoch-rounds reads shard rounds: it trains a student (--shards DIR… --val DATASET)');
   const recipe = validateRecipe(recipeFrom(a));
   const backend = await startBackend(a.backend);
   const trainWorkers = trainWorkersFor(a.trainWorkers, backend.kind);
@@ -56,6 +56,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     quiet: a.quiet,
     log,
     trainWorkers,
+    init: a.init, freezeStem: a.freezeStem, backboneLr: a.backboneLr,
   });
   log(`train: best val_top1 ${r.bestTop1 === null ? 'n/a (no test split)' : pct(r.bestTop1)} (test split); model in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

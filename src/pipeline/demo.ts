@@ -13,7 +13,7 @@ import { DEFAULT_RECIPE } from '../train/recipe.js';
 import { extractCams } from './cams.js';
 import { writeCamCache } from '../cam/cache.js';
 import { generate } from './generate.js';
-import { DEFAULT_BETA, type Method } from '../mix/plan.js';
+import { DEFAULT_BETA, type Method, type Partner } from '../mix/plan.js';
 import { readManifest } from '../shards/reader.js';
 import { inspectShards } from './inspect.js';
 import { previewSheet } from './preview.js';
@@ -47,7 +47,20 @@ export const DEMO_PRESETS: Record<'default' | 'full', DemoPreset> = {
 
 export const DEMO_METHODS: Method[] = ['none', 'cutmix', 'snapmix'];
 
-export interface DemoRow { method: Method; labelError: number | null; areaError: number | null; top1: number; curve: number[]; seconds: number }
+/** A student of the experiment: a method and, optionally, the partner rule and the mid-level head. */
+export interface Variant { name: string; method: Method; partner?: Partner; midlevel?: boolean }
+
+export interface DemoRow {
+  method: string;
+  labelError: number | null;
+  areaError: number | null;
+  /** Best and last epoch's validation top-1, and the last epoch's training accuracy (overfitting shows as train ≫ val). */
+  top1: number;
+  finalTop1: number;
+  finalTrainAcc: number;
+  curve: number[];
+  seconds: number;
+}
 
 export interface DemoResult { teacherTop1: number; camInPart: number; rows: DemoRow[]; seconds: number; plot: string; preview: string }
 
@@ -63,8 +76,18 @@ async function once(marker: string, work: () => Promise<void>, log: (l: string) 
 
 export async function runDemo(o: {
   out: string; preset: DemoPreset; seed: number; backend: BackendInfo; workers: number; quiet: boolean; log: (l: string) => void; methods?: Method[];
+  /** Students to train (default: one per method); variants with a partner rule get their own shards. */
+  variants?: Variant[];
+  /** Fresh mixes per epoch: shards of studentEpochs rounds, each epoch reading one (--epoch-rounds). */
+  epochRounds?: boolean;
+  /** Fine-tune teacher and students from this backbone (--init, --freeze-stem, --backbone-lr). */
+  init?: { model: string; freezeStem: boolean; backboneLr: number };
 }): Promise<DemoResult> {
-  const methods = o.methods ?? DEMO_METHODS;
+  const variants: Variant[] = o.variants ?? (o.methods ?? DEMO_METHODS).map((m) => ({ name: m, method: m }));
+  const shardKey = (v: Variant) => `${v.method}${v.partner === 'other-class' ? '-other-class' : ''}`;
+  const shardSets = [...new Map(variants.map((v) => [shardKey(v), v])).values()];
+  const rounds = o.epochRounds ? o.preset.studentEpochs : o.preset.rounds;
+  const fineTune = o.init ? { init: o.init.model, freezeStem: o.init.freezeStem, backboneLr: o.init.backboneLr } : {};
   const t0 = Date.now();
   const p = o.preset;
   const { log } = o;
@@ -83,7 +106,7 @@ export async function runDemo(o: {
   await once(dir('.teacher.done'), async () => {
     log(`demo: [2/6] teacher: ${p.teacherEpochs} epochs on clean images`);
     await fs.rm(dir('teacher'), { recursive: true, force: true });
-    await trainTeacher({ dataset, out: dir('teacher'), size: p.size, recipe: { ...DEFAULT_RECIPE, epochs: p.teacherEpochs, batchSize: p.batchSize, seed: o.seed }, quiet: o.quiet, log, trainWorkers });
+    await trainTeacher({ dataset, out: dir('teacher'), size: p.size, recipe: { ...DEFAULT_RECIPE, epochs: p.teacherEpochs, batchSize: p.batchSize, seed: o.seed }, quiet: o.quiet, log, trainWorkers, ...fineTune });
   }, log, 'teacher');
 
   await once(dir('.cams.done'), async () => {
@@ -92,35 +115,40 @@ export async function runDemo(o: {
     await writeCamCache(dir('cams'), r.set, r.meta, r.rejects);
   }, log, 'CAMs');
 
-  for (const method of methods) {
-    await once(dir(`.shards-${method}.done`), async () => {
-      log(`demo: [4/6] shards: ${method}, ${p.rounds} rounds`);
+  for (const v of shardSets) {
+    const key = shardKey(v);
+    await once(dir(`.shards-${key}.done`), async () => {
+      log(`demo: [4/6] shards: ${key}, ${rounds} rounds`);
       await generate({
-        config: { method, rounds: p.rounds, size: p.size, resize: p.size + p.size / 8, crop: 'random', flip: true, beta: DEFAULT_BETA[method], prob: 1, seed: o.seed, shardSize: 1000, format: 'jpeg', quality: 90 },
-        dataset, records: splitRecords(dataset, 'train'), cams: method === 'snapmix' ? dir('cams') : undefined, out: dir(`shards-${method}`),
+        config: { method: v.method, partner: v.partner, rounds, size: p.size, resize: p.size + p.size / 8, crop: 'random', flip: true, beta: DEFAULT_BETA[v.method], prob: 1, seed: o.seed, shardSize: 1000, format: 'jpeg', quality: 90 },
+        dataset, records: splitRecords(dataset, 'train'), cams: v.method === 'snapmix' ? dir('cams') : undefined, out: dir(`shards-${key}`),
         backend: o.backend, workers: o.workers, camBatch: 32, strict: false, overwrite: true,
       });
-    }, log, `${method} shards`);
+    }, log, `${key} shards`);
   }
 
   const rows: DemoRow[] = [];
-  for (const method of methods) {
-    const out = dir(`student-${method}`);
+  for (const v of variants) {
+    const out = dir(`student-${v.name}`);
+    const shards = dir(`shards-${shardKey(v)}`);
     const ts = Date.now();
-    await once(dir(`.student-${method}.done`), async () => {
+    await once(dir(`.student-${v.name}.done`), async () => {
       const resume = await exists(path.join(out, 'checkpoint', 'state.json'));
       if (!resume) await fs.rm(out, { recursive: true, force: true });
-      log(`demo: [5/6] student on ${method} shards: ${p.studentEpochs} epochs${resume ? ' (resuming)' : ''}`);
+      log(`demo: [5/6] student ${v.name}: ${p.studentEpochs} epochs${resume ? ' (resuming)' : ''}`);
       await trainStudent({
-        shards: [dir(`shards-${method}`)], val: dataset, valName: dir('data'), out, recipe: { ...DEFAULT_RECIPE, epochs: p.studentEpochs, batchSize: p.batchSize, seed: o.seed },
-        workers: o.workers, bufferSize: 2048, resume, quiet: o.quiet, log, trainWorkers,
+        shards: [shards], val: dataset, valName: dir('data'), out, recipe: { ...DEFAULT_RECIPE, epochs: p.studentEpochs, batchSize: p.batchSize, seed: o.seed },
+        workers: o.workers, bufferSize: 2048, resume, quiet: o.quiet, log, trainWorkers, epochRounds: o.epochRounds, midlevel: v.midlevel, ...fineTune,
       });
-    }, log, `${method} student`);
-    const curve = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).val_top1 as number);
-    const shards = dir(`shards-${method}`);
+    }, log, `${v.name} student`);
+    const metrics = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { val_top1: number; train_acc: number });
+    const curve = metrics.map((m) => m.val_top1);
     // Mixup blends whole images: there is no pasted box to hold against the part masks.
-    const rep = await inspectShards(shards, await readManifest(shards), method === 'mixup' ? undefined : dir('data'));
-    rows.push({ method, labelError: rep.fidelity?.label_error ?? null, areaError: rep.fidelity?.area_error ?? null, top1: Math.max(...curve), curve, seconds: (Date.now() - ts) / 1000 });
+    const rep = await inspectShards(shards, await readManifest(shards), v.method === 'mixup' ? undefined : dir('data'));
+    rows.push({
+      method: v.name, labelError: rep.fidelity?.label_error ?? null, areaError: rep.fidelity?.area_error ?? null, top1: Math.max(...curve),
+      finalTop1: curve[curve.length - 1], finalTrainAcc: metrics[metrics.length - 1].train_acc, curve, seconds: (Date.now() - ts) / 1000,
+    });
   }
 
   log('demo: [6/6] evaluating the teacher, plotting, preview sheet');
@@ -130,9 +158,9 @@ export async function runDemo(o: {
   const teacherTop1 = (await evaluate(model, testSet, pre)).top1;
   const camInPart = (await camInPartShare(tfjsCamsOf(findCamHead(model), testSet.size, pre), testSet, dataset.root)).share;
   const plot = dir('accuracy.png');
-  await writeLineChart(plot, rows.map((r) => ({ name: r.method, values: r.curve })), `student validation top-1 per epoch (${p.rounds} rounds, ${p.studentEpochs} epochs each)`, 'top-1');
+  await writeLineChart(plot, rows.map((r) => ({ name: r.method, values: r.curve })), `student validation top-1 per epoch (${rounds} rounds, ${p.studentEpochs} epochs each)`, 'top-1');
   const preview = dir('preview-snapmix.png');
-  if (methods.includes('snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, preview);
+  if (shardSets.some((v) => shardKey(v) === 'snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, preview);
   const result: DemoResult = { teacherTop1, camInPart, rows, seconds: (Date.now() - t0) / 1000, plot, preview };
   await fs.writeFile(dir('results.json'), JSON.stringify(result, null, 2) + '\n');
   return result;

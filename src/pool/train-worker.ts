@@ -8,6 +8,7 @@ import { initBackend } from '../model/backend.js';
 import { makeOptimizer, setLr } from '../train/loop.js';
 import { stepLoss } from '../train/loss.js';
 import { fastBatchNorm } from '../train/sync-bn.js';
+import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
 import { AllReduce, CTL_ABORT } from '../util/barrier.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from '../train/replicas.js';

@@ -12,6 +12,7 @@ import { trainLoop, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
 import { validateRecipe, type Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
+import { gradientScales, modelFromBackbone } from './init.js';
 import { withOutput } from '../util/outdir.js';
 
 export interface TeacherOptions {
@@ -26,6 +27,10 @@ export interface TeacherOptions {
   log?: (line: string) => void;
   /** Data-parallel replicas (wasm; see trainLoop). Default 1: in process. */
   trainWorkers?: number;
+  /** Fine-tuning from a trained zoo model's backbone (see src/train/init.ts). */
+  init?: string;
+  freezeStem?: boolean;
+  backboneLr?: number;
 }
 
 export interface TeacherResult {
@@ -53,14 +58,20 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
   const testSet = await loadImageSet(test, o.size);
   log(`data: ${trainRecs.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
   const numClasses = o.dataset.classNames.length;
-  const model = buildResNet({
-    inputSize: o.size,
-    numClasses,
-    width: o.width ?? DEFAULT_RESNET.width,
-    depth: o.depth ?? DEFAULT_RESNET.depth,
-    stages: o.stages ?? DEFAULT_RESNET.stages,
-    seed: recipe.seed,
-  });
+  const backboneLr = o.backboneLr ?? 1;
+  if (!o.init && (o.freezeStem || o.backboneLr !== undefined)) throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
+  if (!(backboneLr > 0 && backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${backboneLr}`);
+  const model = o.init
+    ? (await modelFromBackbone(o.init, { inputSize: o.size, numClasses, seed: recipe.seed, freezeStem: !!o.freezeStem })).model
+    : buildResNet({
+      inputSize: o.size,
+      numClasses,
+      width: o.width ?? DEFAULT_RESNET.width,
+      depth: o.depth ?? DEFAULT_RESNET.depth,
+      stages: o.stages ?? DEFAULT_RESNET.stages,
+      seed: recipe.seed,
+    });
+  if (o.init) log(`init: backbone of ${o.init}${o.freezeStem ? ', stem frozen' : ''}${backboneLr !== 1 ? `, backbone learning rate ${backboneLr}× --lr` : ''}`);
   log(`model: resnet width ${o.width ?? DEFAULT_RESNET.width} depth ${o.depth ?? DEFAULT_RESNET.depth} stages ${o.stages ?? DEFAULT_RESNET.stages}, ${model.countParams()} parameters`);
   const metricsFile = path.join(o.out, 'metrics.jsonl');
   await fs.writeFile(metricsFile, '');
@@ -73,6 +84,7 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
     metricsFile,
     quiet: o.quiet,
     trainWorkers: o.trainWorkers,
+    gradScales: backboneLr !== 1 ? gradientScales(model, backboneLr) : undefined,
     evaluate: async () => (testSet.images.length ? (await evaluate(model, testSet, pre)).top1 : null),
     onEpoch: async (m, isBest) => {
       log(
