@@ -3,12 +3,12 @@ import sharp from 'sharp';
 
 export interface Series { name: string; values: number[] }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 export function lineChartSvg(series: Series[], title: string, yLabel: string): string {
-  const W = 640;
+  const W = 680;
   const H = 400;
-  const m = { l: 60, r: 150, t: 40, b: 50 };
+  const m = { l: 60, r: 180, t: 40, b: 50 };
   const n = Math.max(1, ...series.map((s) => s.values.length));
   const all = series.flatMap((s) => s.values).filter(Number.isFinite);
   const lo = Math.max(0, Math.floor((Math.min(...all, 1) - 0.05) * 10) / 10);
