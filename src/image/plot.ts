@@ -21,7 +21,8 @@ export function lineChartSvg(series: Series[], title: string, yLabel: string): s
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 8}" y="${y(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}%</text>`);
   }
-  for (let i = 0; i < n; i++) parts.push(`<text x="${x(i)}" y="${H - m.b + 18}" text-anchor="middle">${i + 1}</text>`);
+  const every = Math.ceil(n / 20); // at most 20 tick labels
+  for (let i = 0; i < n; i++) if ((i + 1) % every === 0 || i === 0) parts.push(`<text x="${x(i)}" y="${H - m.b + 18}" text-anchor="middle">${i + 1}</text>`);
   series.forEach((s, k) => {
     const c = COLORS[k % COLORS.length];
     const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
