@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { RecordBatchReader } from 'apache-arrow';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { describeTeacher } from '../model/teacher.js';
@@ -14,7 +15,7 @@ import type { BackendInfo } from '../model/backend.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
 import { readManifest } from '../shards/reader.js';
 import { verifyDirectory } from '../shards/verify.js';
-import { SOURCES_FILE, type Manifest, type SourceFile } from '../shards/manifest.js';
+import { readSourcesFile, SOURCES_FILE, type Manifest } from '../shards/manifest.js';
 import { firstDifference, type ShardDifference } from '../shards/diff.js';
 import { CARD_FILE } from '../shards/card.js';
 import { fileSha256 } from '../util/fs.js';
@@ -60,11 +61,6 @@ export interface ReproduceResult {
   ok: boolean;
 }
 
-async function readSources(dir: string): Promise<SourceFile[] | undefined> {
-  const text = await fs.readFile(path.join(dir, SOURCES_FILE), 'utf8').catch(() => undefined);
-  return text?.split('\n').filter(Boolean).map((l) => JSON.parse(l) as SourceFile);
-}
-
 /** What differs between the release's sources and the files under --data: named, at most a few of each. */
 async function dataCauses(m: Manifest, release: string, o: ReproduceOptions): Promise<string[]> {
   const out: string[] = [];
@@ -72,7 +68,7 @@ async function dataCauses(m: Manifest, release: string, o: ReproduceOptions): Pr
   const sha = await hashFiles(o.records);
   const fp = datasetFingerprint(o.dataset.classNames, o.records, sha);
   if (fp === m.dataset.fingerprint) return out;
-  const listed = await readSources(release);
+  const listed = await readSourcesFile(release);
   if (!listed) return [...out, `--data ${o.dataset.root} is not the release's dataset (fingerprint ${fp.slice(0, 12)}… ≠ ${m.dataset.fingerprint.slice(0, 12)}…); the release has no ${SOURCES_FILE} to name the files`];
   const mine = new Map(o.records.map((r, i) => [r.id, { r, sha: sha[i] }]));
   const theirs = new Map(listed.map((s) => [s.id, s]));
@@ -117,7 +113,6 @@ async function releaseCauses(m: Manifest, release: string): Promise<string[]> {
   }
   const first = m.shards[0] && (await fs.readFile(path.join(release, m.shards[0].filename)).catch(() => undefined));
   if (first) {
-    const { RecordBatchReader } = await import('apache-arrow');
     try {
       const meta = JSON.parse(RecordBatchReader.from(first).open().schema.metadata.get('snapmix') ?? '{}') as { config?: Record<string, unknown> };
       const keys = Object.keys(m.config).filter((k) => meta.config && !isDeepStrictEqual(meta.config[k], (m.config as unknown as Record<string, unknown>)[k]));

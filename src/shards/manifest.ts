@@ -126,6 +126,23 @@ export function buildManifest(info: RunInfo, stats: ShardStats[]): Manifest {
   };
 }
 
+/** sources.jsonl of an output (undefined when it has none, as outputs of older versions); a broken line is named. */
+export async function readSourcesFile(dir: string): Promise<SourceFile[] | undefined> {
+  const file = path.join(dir, SOURCES_FILE);
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const list: SourceFile[] = [];
+  for (const [i, line] of text.split('\n').entries()) {
+    if (!line) continue;
+    try {
+      list.push(JSON.parse(line) as SourceFile);
+    } catch {
+      throw new UserError(`${file} line ${i + 1} is not JSON`);
+    }
+  }
+  return list;
+}
+
 export const sourcesJsonl = (sources: SourceFile[]) => sources.map((s) => JSON.stringify({ id: s.id, label: s.label, split: s.split, sha256: s.sha256 }) + '\n').join('');
 
 /** rejects.jsonl, sources.jsonl, dataset_info.json, state.json, manifest.json and, last, the card (README.md). */

@@ -20,7 +20,7 @@ import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
 import { parseManifest } from './reader.js';
 import { addRow, combine, type WeightSums } from './summary.js';
 import { CARD_FILE, renderCard } from './card.js';
-import { SOURCES_FILE, type SourceFile } from './manifest.js';
+import { readSourcesFile, SOURCES_FILE, type SourceFile } from './manifest.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { DatasetRecord } from '../data/types.js';
 
@@ -274,11 +274,14 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
  * (rejects.jsonl), which is how generate chose them. --partner other-class plans need them.
  */
 async function sourceLabels(dir: string, n: number): Promise<number[]> {
-  const read = async (f: string) => (await fs.readFile(path.join(dir, f), 'utf8').catch(() => {
-    throw new UserError(`${path.join(dir, f)} is missing; a --partner other-class output needs it to replay its plan`);
-  })).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; label?: number; stage?: string });
-  const rejected = new Set((await read('rejects.jsonl')).filter((r) => r.stage === 'cams').map((r) => r.id));
-  const labels = (await read(SOURCES_FILE)).filter((s) => !rejected.has(s.id)).map((s) => s.label!);
+  const missing = (f: string) => new UserError(`${path.join(dir, f)} is missing; a --partner other-class output needs it to replay its plan`);
+  const rejects = (await fs.readFile(path.join(dir, 'rejects.jsonl'), 'utf8').catch(() => {
+    throw missing('rejects.jsonl');
+  })).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; stage?: string });
+  const rejected = new Set(rejects.filter((r) => r.stage === 'cams').map((r) => r.id));
+  const sources = await readSourcesFile(dir);
+  if (!sources) throw missing(SOURCES_FILE);
+  const labels = sources.filter((s) => !rejected.has(s.id)).map((s) => s.label);
   if (labels.length !== n) throw new UserError(`${dir}: sources.jsonl less the CAM rejects gives ${labels.length} sources, the manifest says ${n}`);
   return labels;
 }
@@ -286,17 +289,13 @@ async function sourceLabels(dir: string, n: number): Promise<number[]> {
 /** sources.jsonl hashes to the manifest's dataset fingerprint and agrees with the rows' sources and labels. */
 async function checkSources(dir: string, m: { class_names: string[]; dataset: { fingerprint: string } }, labelOf: Map<string, number>, p: Problems): Promise<void> {
   const file = path.join(dir, SOURCES_FILE);
-  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) return p.add(`${file} is missing: rerun the generate or merge command that made ${dir}`);
-  const list: SourceFile[] = [];
-  for (const [i, line] of text.split('\n').entries()) {
-    if (!line) continue;
-    try {
-      list.push(JSON.parse(line) as SourceFile);
-    } catch {
-      return p.add(`${file} line ${i + 1} is not JSON`);
-    }
+  let list: SourceFile[] | undefined;
+  try {
+    list = await readSourcesFile(dir);
+  } catch (e) {
+    return p.add((e as Error).message);
   }
+  if (!list) return p.add(`${file} is missing: rerun the generate or merge command that made ${dir}`);
   const fp = datasetFingerprint(m.class_names, list as unknown as DatasetRecord[], list.map((s) => s.sha256));
   if (fp !== m.dataset.fingerprint) p.add(`${file} does not hash to the manifest's dataset fingerprint (${fp.slice(0, 12)}… ≠ ${m.dataset.fingerprint.slice(0, 12)}…): it was edited`);
   const label = new Map(list.map((s) => [s.id, s.label]));
