@@ -90,6 +90,13 @@ test('fine-tuning flags are refused without --init, --epoch-rounds in teacher mo
     const { saveModel } = await import('../src/model/io.js');
     await saveModel(m, path.join(base, 'not-zoo'), { classNames: ['a', 'b'], inputSize: 32, preprocess: { mean: [0, 0, 0], std: [1, 1, 1] } } as never);
   });
+  for (const [flags, msg] of [[['--init', pre, '--backbone-lr', '0'], /--backbone-lr must be in \(0, 10\]/], [['--train-workers', '0'], /--train-workers must be an integer in \[1, 64\]/]] as const) {
+    const out = path.join(base, 'bad-flag');
+    const b = cli(['train', '--shards', shards, '--val', data, '--out', out, '--epochs', '1', ...flags]);
+    assert.equal(b.code, 2, b.stderr);
+    assert.match(b.stderr, msg);
+    assert.equal(await fs.stat(path.join(out, 'model.json')).then(() => true, () => false), false, 'no model written');
+  }
   const z = cli(['train', '--shards', shards, '--val', data, '--out', path.join(base, 'z'), '--init', path.join(base, 'not-zoo'), '--epochs', '1']);
   assert.equal(z.code, 2);
   assert.match(z.stderr, /not a snapmix zoo model/);

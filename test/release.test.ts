@@ -239,3 +239,28 @@ test('export --to webdataset: tars list KEY.jpg + KEY.json per sample, parse bac
   assert.equal(r.code, 2);
   assert.deepEqual(await fs.readdir(foreign), ['notes.txt']);
 });
+
+test('bad release input is refused by name and leaves nothing behind: a non-release, a bad row-group bound, a corrupt sources.jsonl', async () => {
+  const notRelease = path.join(base, 'not-release');
+  await fs.mkdir(notRelease);
+  const r = cli(['reproduce', notRelease, '--data', data, '--cams', cams, '--backend', 'wasm', '--quiet']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /has no manifest\.json/);
+  const out = path.join(base, 'rg');
+  const e = cli(['export', release, '--to', 'parquet', '--out', out, '--row-group-mb', '0', '--quiet']);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /--row-group-mb must be positive/);
+  assert.equal(await fs.stat(out).then(() => true, () => false), false, 'nothing written');
+  const broken = path.join(base, 'broken-sources');
+  await fs.cp(release, broken, { recursive: true });
+  await fs.appendFile(path.join(broken, 'sources.jsonl'), '{not json\n');
+  const v = cli(['verify', broken]);
+  assert.equal(v.code, 2);
+  assert.match(v.stderr, /sources\.jsonl line \d+ is not JSON/);
+  // --license and --card-title are config-file keys too.
+  const cfg = path.join(base, 'gen.yaml');
+  await fs.writeFile(cfg, 'license: mit\ncard-title: From a config file\n');
+  const g = cli(['generate', '--config', cfg, '--data', data, '--cams', cams, '--out', path.join(base, 'from-config'), ...GEN]);
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(await fs.readFile(path.join(base, 'from-config', 'README.md'), 'utf8'), /^license: mit$[\s\S]*^pretty_name: From a config file$/m);
+});
