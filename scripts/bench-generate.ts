@@ -70,13 +70,13 @@ await writeCamCache(camsDir, c.set, c.meta, c.rejects);
 const samples = records.length * ROUNDS;
 console.log(`generate from ${compiled ? 'dist/ (npm run build)' : 'src/ through tsx (run npm run build first for the CLI\'s figures)'}`);
 console.log(`sources: ${records.length} JPEG 500×375 q90; generate --method snapmix --size ${SIZE} --resize ${RESIZE} --rounds ${ROUNDS} (${samples} samples), cached CAMs, jpeg q90; ` +
-  `floor: sharp decode + resize ${RESIZE} (cover) + random crop ${SIZE} + JPEG q90, one source per sample, libvips 1 thread per image; images/s = samples / wall time; median of ${repeats}`);
+  `floor: sharp decode + resize ${RESIZE}×${RESIZE} (fill, as generate's default --fit) + random crop ${SIZE} + JPEG q90, one source per sample, libvips 1 thread per image; images/s = samples / wall time; median of ${repeats}`);
 
 async function floor(inFlight: number): Promise<number> {
   const rng = new Rng(1, 'floor');
   const jobs = Array.from({ length: samples }, (_, i) => ({ file: records[i % records.length].path, x: rng.int(0, RESIZE - SIZE), y: rng.int(0, RESIZE - SIZE) }));
   const t0 = Date.now();
-  await mapLimit(jobs, inFlight, async (j) => sharp(j.file).resize(RESIZE, RESIZE, { fit: 'cover' }).extract({ left: j.x, top: j.y, width: SIZE, height: SIZE }).jpeg({ quality: 90 }).toBuffer());
+  await mapLimit(jobs, inFlight, async (j) => sharp(j.file).resize(RESIZE, RESIZE, { fit: 'fill' }).extract({ left: j.x, top: j.y, width: SIZE, height: SIZE }).jpeg({ quality: 90 }).toBuffer());
   return samples / ((Date.now() - t0) / 1000);
 }
 

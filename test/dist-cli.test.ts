@@ -31,7 +31,7 @@ test('dist CLI: --help on every command; synth → cams → generate → verify 
   const cams = path.join(base, 'cams');
   const c = run(['cams', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', cams, '--workers', '2', '--backend', 'wasm', '--quiet']);
   assert.equal(c.status, 0, c.stderr);
-  assert.match(c.stdout, /cams: 15 CAMs \(16×16\)/);
+  assert.match(c.stdout, /cams: 15 CAMs \(16×16, --fit fill\)/);
   const out = path.join(base, 'out');
   const g = run(['generate', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--rounds', '2', '--shard-size', '8', '--workers', '2', '--backend', 'wasm', '--quiet']);
   assert.equal(g.status, 0, g.stderr);

@@ -63,7 +63,7 @@ test('the dataset card: YAML front matter parses, its counts and features match 
   assert.ok(card.includes(m.dataset.fingerprint) && card.includes(m.teacher!.fingerprint));
   for (const [k, v] of Object.entries(m.counts.by_method)) assert.ok(card.includes(`${k} ${v}`), `by_method ${k}`);
   assert.match(card, /\| snapmix \| \d+ \| 0\.\d{3} \[/);
-  assert.match(card, /snapmix generate --data DATA --teacher TEACHER --method snapmix --rounds 2 --size 32 --resize 36 --crop random --flip --beta 5 --prob 1 --seed 3 --shard-size 10/);
+  assert.match(card, /snapmix generate --data DATA --teacher TEACHER --method snapmix --rounds 2 --size 32 --resize 36 --fit fill --crop random --flip --beta 5 --prob 1 --seed 3 --shard-size 10/);
   assert.match(card, /@inproceedings\{huang2021snapmix/);
   assert.ok(!card.includes(base), 'no machine path in the card');
   const sha = (await fs.readFile(path.join(release, 'manifest.json'))).toString();

@@ -119,7 +119,7 @@ test('1. --out never equals, contains or sits inside the data or teacher; --over
   await makeTeacher(t2, (await openDataset(data)).classNames, 32, 2);
   const other = cli(['cams', '--data', data, '--teacher', t2, '--out', cams, '--backend', 'wasm', '--quiet']);
   assert.equal(other.code, 2);
-  assert.match(other.stderr, /already holds a CAM cache of other data or another teacher; pass --overwrite/);
+  assert.match(other.stderr, /already holds a CAM cache of other data, another teacher or another --fit; pass --overwrite/);
   // A model output may not sit in the data either.
   const tr = cli(['train', '--data', data, '--out', path.join(data, 'model'), '--epochs', '1', '--backend', 'wasm', '--quiet']);
   assert.equal(tr.code, 2);

@@ -8,6 +8,7 @@ import { readTable, recordBatch, streamBytes } from '../shards/ipc.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Reject } from '../pool/tasks.js';
+import { recordedFit, type Fit } from '../image/decode.js';
 
 export const CAM_CACHE_VERSION = 1;
 
@@ -31,6 +32,8 @@ export interface CamMeta {
   class_names: string[];
   split: string;
   teacher_input_size: number;
+  /** How sources were fitted to the teacher's input; absent in caches made before --fit ('cover'). */
+  fit?: Fit;
   h: number;
   w: number;
   count: number;
@@ -66,7 +69,8 @@ export async function writeCamCache(dir: string, set: CamSet, meta: CamMeta, rej
   await writeFileAtomic(path.join(dir, 'cams.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
-export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
+/** cams.json alone (the commit marker), checked for format and version. */
+export async function readCamMeta(dir: string): Promise<CamMeta> {
   let meta: CamMeta;
   try {
     meta = JSON.parse(await fs.readFile(path.join(dir, 'cams.json'), 'utf8'));
@@ -76,6 +80,11 @@ export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: Ca
   if (meta.format !== 'snapmix-cams' || meta.version !== CAM_CACHE_VERSION) {
     throw new UserError(`--cams ${dir}: format ${meta.format} v${meta.version} is not snapmix-cams v${CAM_CACHE_VERSION}; recompute it with 'snapmix cams'`);
   }
+  return meta;
+}
+
+export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
+  const meta = await readCamMeta(dir);
   const t = await readTable(path.join(dir, 'cams.arrow')).catch((e: Error) => {
     throw new UserError(`--cams ${dir}/cams.arrow cannot be read (${e.message}); the cache is incomplete or corrupt: recompute it with 'snapmix cams'`);
   });
@@ -104,4 +113,13 @@ export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: Ca
   const rj = await fs.readFile(path.join(dir, 'rejects.jsonl'), 'utf8').catch(() => '');
   const rejects = rj.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Reject);
   return { set, meta, rejects };
+}
+
+/** CAMs and views must fit sources to the square the same way, or the maps do not sit on the pixels. */
+export function checkCamFit(what: string, meta: CamMeta, fit: Fit | undefined): void {
+  const cams = recordedFit(meta.fit);
+  const views = recordedFit(fit);
+  if (cams !== views) {
+    throw new UserError(`${what} was computed with --fit ${cams}${meta.fit ? '' : ' (made before --fit existed)'} but this run uses --fit ${views}: CAMs and views must fit the sources the same way. Pass --fit ${cams}, or recompute the CAMs with 'snapmix cams --fit ${views}'`);
+  }
 }

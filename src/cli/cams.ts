@@ -9,7 +9,8 @@ import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
 import { withOutput } from '../util/outdir.js';
-import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withOnnxHead, withQuiet, withSplit } from './common.js';
+import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
+import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
 import { sliceOf, writeCamsPart } from '../pipeline/merge.js';
 
 export const command = 'cams';
@@ -25,7 +26,7 @@ export function withCamOptions<T>(y: Argv<T>) {
 }
 
 export function builder(y: Argv) {
-  return withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y)))))
+  return withFit(withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y))))), "the teacher's recorded fit (model metadata, ONNX sidecar), else fill; generate must use the same")
     .option('data', { type: 'string', demandOption: true, describe: 'dataset (ImageFolder, CUB-200-2011, or manifest)' })
     .option('teacher', { type: 'string', demandOption: true, describe: 'teacher: a tfjs LayersModel directory or an ONNX file (MODEL.onnx, with its sidecar)' })
     .option('out', { type: 'string', demandOption: true, describe: 'CAM cache directory to write' })
@@ -55,25 +56,26 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     if (out.state === 'ours' && finished && !a.overwrite) {
       // The same request again (same data bytes, teacher and split) is already done: say so, exit 0.
       const { meta } = await readCamCache(a.out);
-      const { fingerprint } = await describeTeacher(a.teacher, head);
+      const info = await describeTeacher(a.teacher, head);
       const dsFp = datasetFingerprint(dataset.classNames, records, await hashFiles(records));
-      if (meta.teacher_fingerprint === fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split) {
-        console.log(`cams: ${a.out} already holds these CAMs (same data, teacher and split); nothing to do`);
+      const fit = (a.fit as Fit | undefined) ?? info.fit ?? DEFAULT_FIT;
+      if (meta.teacher_fingerprint === info.fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split && recordedFit(meta.fit) === fit) {
+        console.log(`cams: ${a.out} already holds these CAMs (same data, teacher, split and --fit); nothing to do`);
         return;
       }
-      throw new UserError(`--out ${a.out} already holds a CAM cache of other data or another teacher; pass --overwrite to replace it or choose another directory`);
+      throw new UserError(`--out ${a.out} already holds a CAM cache of other data, another teacher or another --fit; pass --overwrite to replace it or choose another directory`);
     }
     const bar = createProgress('cams', records.length, { quiet: a.quiet });
     const t0 = Date.now();
     const { set, meta, rejects, allSha } = await extractCams({
       dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
-      ...head, provider, onProgress: (d) => bar.update(d),
+      ...head, provider, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d),
     });
     bar.stop();
     if (out.state === 'ours') await out.clear();
     await writeCamCache(a.out, set, meta, rejects);
     if (part) await writeCamsPart(a.out, part, all.length, records, allSha, meta);
     const s = (Date.now() - t0) / 1000;
-    console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w})${part ? ` (part ${part.index} of ${part.of}: records ${sliceOf(all.length, part).join('..')})` : ''} in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
+    console.log(`cams: ${set.ids.length} CAMs (${set.h}×${set.w}, --fit ${meta.fit})${part ? ` (part ${part.index} of ${part.of}: records ${sliceOf(all.length, part).join('..')})` : ''} in ${a.out}, ${rejects.length} rejected; ${s.toFixed(1)}s (${(records.length / s).toFixed(1)} images/s)`);
   });
 }

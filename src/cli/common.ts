@@ -1,4 +1,5 @@
 // Options shared by several commands, defined once so their help and validation agree.
+import { FITS } from '../image/decode.js';
 import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, backendLine, initBackend, type BackendChoice, type BackendInfo } from '../model/backend.js';
 import { DEFAULT_RECIPE, OPTIMIZERS, type Recipe } from '../train/recipe.js';
@@ -60,6 +61,14 @@ export function withOnnxHead<T>(y: Argv<T>) {
     .option('feature-tensor', { type: 'string', describe: 'ONNX teacher: the 4-D feature tensor of the CAM (default: the input of the last global average pool before the classifier)' })
     .option('classifier-node', { type: 'string', describe: 'ONNX teacher: the Gemm/MatMul classifier node (default: found after that pool)' })
     .option('teacher-config', { type: 'string', describe: 'ONNX teacher: preprocessing sidecar (default MODEL.json beside MODEL.onnx, else teacher.json there; schemas/teacher.schema.json)' });
+}
+
+/** --fit: how a photo becomes the square working image; `dflt` says what an absent flag means here. */
+export function withFit<T>(y: Argv<T>, dflt: string) {
+  return y.option('fit', {
+    choices: FITS,
+    describe: `how a non-square photo becomes the square: fill = squash the whole photo (the official SnapMix CUB recipe: 512×512, then crop 448), cover = scale the shorter side and cut the centre square (drops the sides of a 500×375 photo). Default: ${dflt}`,
+  });
 }
 
 export function withSplit<T>(y: Argv<T>) {

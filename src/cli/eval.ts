@@ -1,3 +1,4 @@
+import { DEFAULT_FIT, FITS, type Fit } from '../image/decode.js';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { openDataset, splitRecords } from '../data/index.js';
@@ -26,6 +27,7 @@ export function builder(y: Argv) {
     .option('data', { type: 'string', demandOption: true, describe: 'dataset to evaluate on' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const, describe: 'which split' })
     .option('size', { type: 'number', describe: 'input size (default: the model\'s)' })
+    .option('fit', { choices: FITS, describe: "how photos become the square input: fill (squash) or cover (centre square). Default: the model's recorded fit (training metadata, ONNX sidecar), else fill" })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (accuracies as fractions)' })
     .option('confusion', { type: 'string', describe: 'also write the confusion matrix as a PNG heat map to this file' })
     .option('matrix', { type: 'boolean', describe: 'print the confusion matrix as text (default: when there are at most 30 classes)' })
@@ -36,7 +38,7 @@ export function builder(y: Argv) {
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 /** Top-1 and a CamsOf for the model, whichever kind it is. */
-async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; predict: (set: ImageSet) => Promise<Int32Array>; camsOf: CamsOf }> {
+async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; fit?: Fit; predict: (set: ImageSet) => Promise<Int32Array>; camsOf: CamsOf }> {
   if (isOnnx(a.model)) {
     const { provider } = await startTeacherBackend(a.backend, a.model);
     const t = await openTeacher(a.model, { featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider, threads: threadsPerWorker(1) });
@@ -44,6 +46,7 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; predic
     if (a.size !== undefined && a.size !== t.inputSize) throw new UserError(`--size ${a.size}: ${a.model} takes ${t.inputSize} px (its sidecar's input_size)`);
     return {
       size: t.inputSize,
+      fit: t.fit,
       camsOf: (imgs, labels) => t.run(imgs, labels),
       predict: async (set) => {
         const out = new Int32Array(set.images.length);
@@ -69,6 +72,7 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; predic
   const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
   return {
     size,
+    fit: meta.fit,
     predict: async (set) => (await evaluate(model, set, pre)).predictions,
     camsOf: (imgs, labels) => tfjsCamsOf(findCamHead(model, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer }), size, pre)(imgs, labels),
   };
@@ -79,7 +83,7 @@ export async function handler(a: Args): Promise<void> {
   const records = splitRecords(dataset, a.split);
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
   const s = await scorer(a, dataset);
-  const set = await loadImageSet(records, s.size);
+  const set = await loadImageSet(records, s.size, { fit: (a.fit as Fit | undefined) ?? s.fit ?? DEFAULT_FIT });
   const cm = confusion(set.labels, await s.predict(set), dataset.classNames);
   const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: cm.n, top1: cm.top1, per_class: cm.perClass, confusion: cm.matrix };
   const isSynth = await exists(path.join(dataset.root, 'parts.jsonl'));

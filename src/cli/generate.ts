@@ -7,7 +7,10 @@ import { resolveGenerateConfig, type GenerateConfig } from '../pipeline/config.j
 import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
+import { partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
+import { recordedFit, type Fit } from '../image/decode.js';
+import { readCamMeta } from '../cam/cache.js';
+import { describeTeacher } from '../model/teacher.js';
 import { withCamOptions } from './cams.js';
 
 export const command = 'generate';
@@ -33,7 +36,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 }
 
 export function builder(y: Argv) {
-  return withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y)))))
+  return withFit(withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y))))), "the --cams cache's fit, else the teacher's recorded fit, else fill (new runs; outputs made before --fit used cover)")
     .config('config', 'JSON or YAML file of options (keys = long flag names; see schemas/config.schema.json); flags override it', readConfigFile)
     .option('data', { type: 'string', describe: 'dataset (ImageFolder, CUB-200-2011, or manifest); its train split is mixed' })
     .option('teacher', { type: 'string', describe: 'teacher (tfjs model directory or MODEL.onnx): CAMs are computed in the pool and cached in OUT/cams' })
@@ -69,9 +72,9 @@ function cacheMemBytes(mib: number): number {
 }
 
 
-export function resolveConfig(a: Args): GenerateConfig {
+export function resolveConfig(a: Args, fit?: Fit): GenerateConfig {
   return resolveGenerateConfig(
-    { method: a.method, partner: a.partner as Partner, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality },
+    { fit: fit ?? (a.fit as Fit | undefined), method: a.method, partner: a.partner as Partner, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality },
     { workers: a.workers ?? 2, camBatch: a.camBatch },
   );
 }
@@ -79,10 +82,15 @@ export function resolveConfig(a: Args): GenerateConfig {
 export async function handler(a: Args): Promise<void> {
   if (!a.data) throw new UserError('--data is required (flag or config file)');
   if (!a.out) throw new UserError('--out is required (flag or config file)');
-  const config = resolveConfig(a);
   const part = partFrom(a.numShards, a.shardIndex, 'generate');
-  if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
+  resolveConfig(a); // bad flags fail before the teacher loads
+  if (a.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
   const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
+  // --fit absent: follow the CAMs (a cache, or the teacher that will compute them), so the two agree.
+  const fit = (a.fit as Fit | undefined) ?? (a.method !== 'snapmix' ? undefined
+    : a.cams ? recordedFit((await readCamMeta(a.cams)).fit)
+      : a.teacher ? (await describeTeacher(a.teacher, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig })).fit : undefined);
+  const config = resolveConfig(a, fit);
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);

@@ -7,13 +7,14 @@ import { validateRecipe } from '../train/recipe.js';
 import { trainStudent } from '../train/student.js';
 import { makeRefresher } from '../pipeline/refresh.js';
 import { pct } from '../train/progress.js';
-import { checkWorkers, log, recipeFrom, startBackend, withBackend, withDataFormat, withQuiet, withRecipe } from './common.js';
+import { checkWorkers, log, recipeFrom, startBackend, withBackend, withDataFormat, withFit, withQuiet, withRecipe } from './common.js';
+import type { Fit } from '../image/decode.js';
 
 export const command = 'train';
 export const describe = 'train a teacher on clean images (--data) or a student on shards (--shards … --val); keeps the best epoch';
 
 export function builder(y: Argv) {
-  return withRecipe(withQuiet(withDataFormat(withBackend(y))))
+  return withFit(withRecipe(withQuiet(withDataFormat(withBackend(y)))), "teacher: fill (recorded in the model; cams and eval follow it); student: the shards' --fit, for the validation images")
     .option('data', { type: 'string', describe: 'teacher mode: dataset (ImageFolder, CUB-200-2011, or .csv/.jsonl manifest) with train/test splits' })
     .option('shards', { type: 'string', array: true, describe: "student mode: one or more 'snapmix generate' (or HF save_to_disk) directories" })
     .option('val', { type: 'string', describe: 'student mode: dataset whose test split is the validation set (same classes as the shards)' })
@@ -49,6 +50,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     dataset,
     out: a.out,
     size: a.size ?? 64,
+    fit: a.fit as Fit | undefined,
     recipe,
     width: a.width,
     depth: a.depth,
@@ -87,7 +89,7 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     ? await makeRefresher({ every: a.refreshEvery, epochs: recipe.epochs, shards: a.shards![0], data: val, backend, workers: a.workers, log })
     : undefined;
   const r = await trainStudent({
-    shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, recipe, width: a.width, depth: a.depth, stages: a.stages,
+    shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, fit: a.fit as Fit | undefined, recipe, width: a.width, depth: a.depth, stages: a.stages,
     midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers, epochRounds: a.epochRounds,
     init: a.init, freezeStem: a.freezeStem, backboneLr: a.backboneLr,
   });

@@ -11,6 +11,18 @@ export interface RgbImage {
 
 export type ResizeMode = 'cover' | 'fill' | 'contain';
 
+/**
+ * How a source photo becomes the square working image (--fit): 'fill' squashes the whole photo to R×R (the
+ * official SnapMix CUB recipe: resize to 512×512, crop 448), 'cover' scales the shorter side and cuts a
+ * centre square (loses the sides of a 500×375 photo, and what stands there). CAMs and views must agree.
+ */
+export type Fit = 'fill' | 'cover';
+export const FITS: readonly Fit[] = ['fill', 'cover'];
+/** The default for new runs. */
+export const DEFAULT_FIT: Fit = 'fill';
+/** What a record without a fit was made with: every output and CAM cache before --fit existed used 'cover'. */
+export const recordedFit = (f: Fit | undefined): Fit => f ?? 'cover';
+
 // Deterministic output across machines matters more than throughput here.
 sharp.concurrency(1);
 sharp.cache(false);

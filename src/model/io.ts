@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import type { Fit } from '../image/decode.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import './midlevel.js'; // registers the StopGradient layer so --midlevel students load anywhere
@@ -14,6 +15,8 @@ export interface ModelMeta {
   inputSize?: number;
   /** pixel → (pixel/255 − mean)/std per channel, applied before the model. */
   preprocess?: { mean: number[]; std: number[] };
+  /** How images were fitted to the square input in training (--fit); absent in models made before it. */
+  fit?: Fit;
   [k: string]: unknown;
 }
 

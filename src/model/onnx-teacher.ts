@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../util/errors.js';
+import type { Fit } from '../image/decode.js';
 import { check } from '../util/schemas.js';
 import { camsFromFeatures, softmaxRows } from '../cam/cam-math.js';
 import { decodeModel, exposeFeatures, findOnnxCamHead, graphInput, type OnnxCamHead } from './onnx-graph.js';
@@ -16,7 +17,8 @@ export const isOnnx = (p: string) => /\.onnx$/i.test(p);
 
 export interface TeacherConfig {
   input_size: number;
-  fit: 'cover';
+  /** The teacher's resize policy, the default of `cams --fit` when set (src/image/decode.ts Fit). */
+  fit?: Fit;
   mean: number[];
   std: number[];
   channel_order: 'rgb' | 'bgr';
@@ -25,7 +27,7 @@ export interface TeacherConfig {
 }
 
 /** torchvision's ImageNet recipe: what `torch.onnx.export` of a torchvision/timm model expects by default. */
-export const TORCHVISION_PREPROCESS: TeacherConfig = { input_size: 224, fit: 'cover', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channel_order: 'rgb' };
+export const TORCHVISION_PREPROCESS: TeacherConfig = { input_size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channel_order: 'rgb' };
 
 export type OrtProvider = 'cuda' | 'webgpu' | 'cpu';
 

@@ -2,6 +2,7 @@
 // and generate's cache checks go through here and never ask which kind they hold.
 import * as tf from '@tensorflow/tfjs';
 import { loadModel, DEFAULT_PREPROCESS } from './io.js';
+import type { Fit } from '../image/decode.js';
 import { computeCams, findCamHead } from './cam-head.js';
 import { checkModelClasses } from './classes.js';
 import { describeOnnx, isOnnx, openOnnxTeacher, runOnnx, type OnnxHeadOptions, type OrtProvider } from './onnx-teacher.js';
@@ -19,17 +20,19 @@ export interface TeacherInfo {
   /** Side of the square input images are decoded to for this teacher. */
   inputSize: number;
   classNames?: string[];
+  /** The resize policy the teacher was trained with, when recorded (model meta, ONNX sidecar). */
+  fit?: Fit;
 }
 
 /** What a teacher is, without running it: fingerprint, classes, input size. */
 export async function describeTeacher(p: string, o: TeacherHeadOptions = {}): Promise<TeacherInfo> {
   if (isOnnx(p)) {
     const d = await describeOnnx(p, o);
-    return { kind: 'onnx', fingerprint: d.fingerprint, numClasses: d.head.numClasses, inputSize: d.config.input_size, classNames: d.config.class_names };
+    return { kind: 'onnx', fingerprint: d.fingerprint, numClasses: d.head.numClasses, inputSize: d.config.input_size, classNames: d.config.class_names, fit: d.config.fit };
   }
   const { model, meta, fingerprint } = await loadModel(p);
   const head = findCamHead(model, o);
-  const info: TeacherInfo = { kind: 'tfjs', fingerprint, numClasses: head.numClasses, inputSize: meta.inputSize ?? (model.inputs[0].shape[1] as number), classNames: meta.classNames };
+  const info: TeacherInfo = { kind: 'tfjs', fingerprint, numClasses: head.numClasses, inputSize: meta.inputSize ?? (model.inputs[0].shape[1] as number), classNames: meta.classNames, fit: meta.fit };
   model.dispose();
   return info;
 }
@@ -52,7 +55,7 @@ export async function openTeacher(p: string, o: TeacherHeadOptions & { provider?
   if (isOnnx(p)) {
     const t = await openOnnxTeacher(p, { ...o, provider: o.provider ?? 'cpu', threads: o.threads ?? 1 });
     return {
-      kind: 'onnx', fingerprint: t.fingerprint, numClasses: t.head.numClasses, inputSize: t.config.input_size, classNames: t.config.class_names,
+      kind: 'onnx', fingerprint: t.fingerprint, numClasses: t.head.numClasses, inputSize: t.config.input_size, classNames: t.config.class_names, fit: t.config.fit,
       run: (images, labels) => runOnnx(t, images, labels),
       dispose: async () => { await t.session.release(); },
     };
@@ -62,7 +65,7 @@ export async function openTeacher(p: string, o: TeacherHeadOptions & { provider?
   const size = meta.inputSize ?? (model.inputs[0].shape[1] as number);
   const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
   return {
-    kind: 'tfjs', fingerprint, numClasses: head.numClasses, inputSize: size, classNames: meta.classNames,
+    kind: 'tfjs', fingerprint, numClasses: head.numClasses, inputSize: size, classNames: meta.classNames, fit: meta.fit,
     run: async (images, labels) => {
       const x = tf.tensor4d(toFloatBatch(images, size, pre.mean, pre.std), [images.length, size, size, 3]);
       try {

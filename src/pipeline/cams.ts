@@ -8,6 +8,7 @@ import { makePool, poolThreads } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
 import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
 import { StrictError, UserError } from '../util/errors.js';
+import { DEFAULT_FIT, type Fit } from '../image/decode.js';
 
 export interface CamOptions {
   dataset: Dataset;
@@ -26,12 +27,15 @@ export interface CamOptions {
   classifierNode?: string;
   teacherConfig?: string;
   provider?: OrtProvider;
+  /** --fit; default: the teacher's recorded fit, else DEFAULT_FIT. */
+  fit?: Fit;
   onProgress?: (done: number, total: number) => void;
 }
 
 export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
   const info = await checkTeacher(o.teacher, o.dataset.classNames, 'the dataset', o);
   const { fingerprint, inputSize: size } = info;
+  const fit = o.fit ?? info.fit ?? DEFAULT_FIT;
   const tasks = Math.ceil(o.records.length / o.batchSize);
   // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends. ONNX
   // sessions split the cores: workers × intra-op threads = cores.
@@ -49,7 +53,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     const tasks: Promise<void>[] = [];
     for (let s = 0; s < n; s += o.batchSize) {
       const items = o.records.slice(s, s + o.batchSize).map((r) => ({ id: r.id, path: r.path, label: r.label }));
-      const task: CamTask = { teacher: o.teacher, backend: o.backend.kind, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer, onnx, items };
+      const task: CamTask = { teacher: o.teacher, backend: o.backend.kind, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer, onnx, fit, items };
       const k = s / o.batchSize;
       tasks.push(
         pool.run(task).then((r: CamResult) => {
@@ -103,6 +107,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     class_names: o.dataset.classNames,
     split: o.split,
     teacher_input_size: size,
+    fit,
     h,
     w,
     count: ids.length,

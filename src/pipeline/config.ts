@@ -7,12 +7,15 @@ import type { ImageFormat } from '../pool/tasks.js';
 import { SHARD_FORMAT_VERSION } from '../shards/schema.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
+import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
 
 export interface GenerateConfig {
   method: Method;
   rounds: number;
   size: number;
   resize: number;
+  /** Source → R×R square (src/image/decode.ts). Always set by the resolver; absent only in format-2 outputs (cover). */
+  fit?: Fit;
   crop: 'random' | 'center';
   flip: boolean;
   beta: number;
@@ -25,9 +28,12 @@ export interface GenerateConfig {
   partner?: Exclude<Partner, 'any'>;
 }
 
-export const GENERATE_DEFAULTS = { method: 'snapmix' as Method, rounds: 1, size: 64, flip: true, prob: 1, seed: 0, shardSize: 1000, format: 'jpeg' as ImageFormat, quality: 90 };
+export const GENERATE_DEFAULTS = { method: 'snapmix' as Method, rounds: 1, size: 64, fit: DEFAULT_FIT, flip: true, prob: 1, seed: 0, shardSize: 1000, format: 'jpeg' as ImageFormat, quality: 90 };
 
-export type GenerateConfigInput = Partial<Omit<GenerateConfig, 'partner'>> & { partner?: Partner };
+export type GenerateConfigInput = Partial<Omit<GenerateConfig, 'partner' | 'fit'>> & { partner?: Partner; fit?: Fit };
+
+/** A stored config (manifest) as resolver input: there an absent fit (format 2) means 'cover', not today's default. */
+export const storedConfigInput = (c: GenerateConfig): GenerateConfigInput => ({ ...c, fit: recordedFit(c.fit) });
 
 /** --resize when not given: size / 0.875 (64 → 73, 224 → 256, 448 → 512). */
 export const defaultResize = (size: number) => Math.round(size / 0.875);
@@ -45,6 +51,7 @@ export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?:
     rounds: i.rounds ?? d.rounds,
     size,
     resize,
+    fit: i.fit ?? d.fit,
     crop: i.crop ?? (resize > size ? 'random' : 'center'),
     flip: i.flip ?? d.flip,
     beta: i.beta ?? DEFAULT_BETA[method],
@@ -56,7 +63,7 @@ export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?:
     ...(i.partner && i.partner !== 'any' ? { partner: i.partner } : {}),
   };
   const kebab = {
-    method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
+    method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, fit: cfg.fit, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
     prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality, ...(cfg.partner ? { partner: cfg.partner } : {}),
     ...(extra.workers !== undefined ? { workers: extra.workers } : {}), ...(extra.camBatch !== undefined ? { 'cam-batch': extra.camBatch } : {}),
   };

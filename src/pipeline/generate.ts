@@ -7,7 +7,7 @@ import { datasetFingerprint } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
 import { describeTeacher } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
-import { camOf, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { camOf, checkCamFit, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
 import { planner, type SamplePlan } from '../mix/plan.js';
 import { planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
@@ -15,6 +15,7 @@ import { makePool } from '../pool/pools.js';
 import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, Reject } from '../pool/tasks.js';
 import type { Piscina } from 'piscina';
 import { createSourceCache, defaultCacheMem, disposeSourceCache, slotBytes, type SourceCacheRef } from '../image/source-cache.js';
+import { recordedFit } from '../image/decode.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
 import { buildManifest, readRequest, releaseOf, readShardStats, shardName, writeOutputFiles, writePart, writeRequest, writeShardStats, type Manifest, type ReleaseInfo, type RunInfo, type ShardStats } from '../shards/manifest.js';
 import { addRow, type WeightSums } from '../shards/summary.js';
@@ -73,6 +74,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
     if (meta.dataset_fingerprint !== dsFp) {
       throw new UserError(`--cams ${o.cams} was computed for another dataset (or the images changed since): fingerprint ${meta.dataset_fingerprint.slice(0, 12)} ≠ ${dsFp.slice(0, 12)}; recompute it with 'snapmix cams'`);
     }
+    checkCamFit(`--cams ${o.cams}`, meta, o.config.fit);
     if (o.teacher) {
       const { fingerprint } = await describeTeacher(o.teacher, o);
       if (fingerprint !== meta.teacher_fingerprint) {
@@ -87,7 +89,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   if (reuseOut && (await exists(path.join(cached, 'cams.json')))) {
     const c = await readCamCache(cached);
     const { fingerprint } = await describeTeacher(o.teacher, o);
-    if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint) {
+    if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint && recordedFit(c.meta.fit) === recordedFit(o.config.fit)) {
       o.log?.(`generate: reusing CAMs in ${cached}`);
       return { set: c.set, teacherFp: fingerprint, rejects: c.rejects };
     }
@@ -96,7 +98,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   const r = await extractCams({
     dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, backend: o.backend, workers: o.workers,
     batchSize: o.camBatch, strict: o.strict, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer,
-    featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider,
+    featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider, fit: recordedFit(o.config.fit),
     onProgress: (d, t) => o.onProgress?.('cams', d, t),
   });
   return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
@@ -313,7 +315,7 @@ async function fillSourceCache(pool: Piscina, cache: SourceCacheRef, o: Resolved
   const tasks: Promise<void>[] = [];
   for (let s = 0; s < o.records.length; s += 8) {
     const items = o.records.slice(s, s + 8).map((r, k) => ({ slot: s + k, id: r.id, path: r.path }));
-    const task: DecodeSourcesTask = { cache, items };
+    const task: DecodeSourcesTask = { cache, fit: recordedFit(o.config.fit), items };
     tasks.push(pool.run(task, { name: 'decodeSources' }).then((r: DecodeSourcesResult) => {
       r.sha256.forEach((h, k) => (sha256[s + k] = h));
       r.rejects.forEach((x, k) => (rejects[s + k] = x));

@@ -147,7 +147,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const f = parts[0];
     parts.forEach((p, i) => {
       if (JSON.stringify(p.meta) !== JSON.stringify(f.meta) || p.part.of !== f.part.of || p.total_records !== f.total_records) {
-        throw new UserError(`${o.parts[i]} belongs to another CAM request than ${o.parts[0]} (teacher, classes, split or part count differ); merge only parts of one cams command`);
+        throw new UserError(`${o.parts[i]} belongs to another CAM request than ${o.parts[0]} (teacher, classes, split, --fit or part count differ); merge only parts of one cams command`);
       }
     });
     const order = partOrder(o.parts, parts, 'cams');
@@ -168,7 +168,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const set = concatCamSets(sets);
     const rejected: Record<string, number> = {};
     for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
-    const meta: CamMeta = { format: f.meta.format, version: f.meta.version, teacher_fingerprint: f.meta.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: f.meta.class_names, split: f.meta.split, teacher_input_size: f.meta.teacher_input_size, h: f.meta.h, w: f.meta.w, count: set.ids.length, rejected };
+    const meta: CamMeta = { format: f.meta.format, version: f.meta.version, teacher_fingerprint: f.meta.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: f.meta.class_names, split: f.meta.split, teacher_input_size: f.meta.teacher_input_size, ...(f.meta.fit ? { fit: f.meta.fit } : {}), h: f.meta.h, w: f.meta.w, count: set.ids.length, rejected };
     if (out.state === 'ours') await out.clear();
     await writeCamCache(o.out, set, meta, rejects);
     return { count: set.ids.length, parts: parts.length, fingerprint: meta.dataset_fingerprint };

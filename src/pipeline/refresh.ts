@@ -9,6 +9,7 @@ import type { Dataset } from '../data/types.js';
 import { splitRecords } from '../data/index.js';
 import { readManifest } from '../shards/reader.js';
 import { generate } from './generate.js';
+import { storedConfigInput } from './config.js';
 import { UserError } from '../util/errors.js';
 
 export async function makeRefresher(o: {
@@ -24,7 +25,7 @@ export async function makeRefresher(o: {
     await saveModel(deploy, teacherDir, { classNames: o.data.classNames, inputSize: m.config.size, preprocess: DEFAULT_PREPROCESS });
     o.log(`refresh: regenerating ${m.counts.planned} samples with the epoch-${epoch} student as teacher`);
     await generate({
-      config: { ...m.config, seed: m.config.seed + epoch },
+      config: { ...storedConfigInput(m.config), seed: m.config.seed + epoch },
       dataset: o.data, records: splitRecords(o.data, 'train'), teacher: teacherDir, out: shardsDir, backend: o.backend,
       workers: o.workers, camBatch: 32, strict: false, overwrite: true,
     });

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { planConfigOf, type Manifest } from './generate.js';
 import { openDataset, splitRecords, type DatasetFormat } from '../data/index.js';
 import type { DatasetRecord } from '../data/types.js';
-import { readCamCache, camOf, type CamSet } from '../cam/cache.js';
+import { readCamCache, camOf, checkCamFit, type CamSet } from '../cam/cache.js';
 import { planner, type PlanConfig, type SamplePlan } from '../mix/plan.js';
-import { decodeRgb } from '../image/decode.js';
+import { decodeRgb, recordedFit } from '../image/decode.js';
 import { UserError } from '../util/errors.js';
 
 export interface Replay {
@@ -30,7 +30,9 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
   const ds = await openDataset(data, overrides.data ? 'auto' : recorded?.data_format ?? 'auto');
   if (ds.classNames.join('\n') !== manifest.class_names.join('\n')) throw new UserError(`${data} has other classes than the shards in ${dir}`);
   const camDir = overrides.cams ?? recorded?.cams ?? undefined;
-  const cams = camDir ? (await readCamCache(camDir)).set : undefined;
+  const cache = camDir ? await readCamCache(camDir) : undefined;
+  if (cache) checkCamFit(`the CAM cache ${camDir}`, cache.meta, manifest.config.fit);
+  const cams = cache?.set;
   const camRow = new Map<string, number>();
   cams?.ids.forEach((id, i) => camRow.set(id, i));
   const train = splitRecords(ds, 'train');
@@ -44,7 +46,7 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
   return {
     manifest, sources, dataRoot: ds.root, cams, camRow, plan,
     planOf: planner(plan, n, sources.map((r) => r.label)),
-    rgb: async (j) => (await decodeRgb(sources[j].path, c.resize)).data,
+    rgb: async (j) => (await decodeRgb(sources[j].path, c.resize, recordedFit(c.fit))).data,
     cam: (j) => {
       const row = camRow.get(sources[j].id);
       return cams && row !== undefined ? camOf(cams, row) : undefined;

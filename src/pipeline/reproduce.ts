@@ -21,7 +21,7 @@ import { CARD_FILE } from '../shards/card.js';
 import { fileSha256 } from '../util/fs.js';
 import { UserError } from '../util/errors.js';
 import { generate } from './generate.js';
-import { requestHash } from './config.js';
+import { requestHash, storedConfigInput } from './config.js';
 
 export interface ReproduceOptions {
   release: string;
@@ -135,7 +135,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   try {
     o.log?.(`reproduce: regenerating ${o.part ? `part ${o.part.index} of ${o.part.of}` : 'every shard'} into ${scratch}`);
     const r = await generate({
-      config: m.config, dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch, backend: o.backend, provider: o.provider,
+      config: storedConfigInput(m.config), dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch, backend: o.backend, provider: o.provider,
       workers: o.workers, camBatch: o.camBatch ?? 32, strict: false, overwrite: false, allowEmpty: true, part: o.part, release: m.release, onProgress: o.onProgress,
     }).catch((e: unknown) => {
       // e.g. --cams computed for other data: a cause of its own, reported with the rest.

@@ -33,7 +33,7 @@ export default async function camTask(t: CamTask): Promise<CamResult> {
     }
     sha256.push(createHash('sha256').update(bytes).digest('hex'));
     try {
-      images.push((await decodeRgb(bytes, size)).data);
+      images.push((await decodeRgb(bytes, size, t.fit)).data);
     } catch (e) {
       rejects.push({ id: it.id, path: it.path, reason: 'corrupt', message: (e as Error).message.replace('an in-memory image', it.path) });
       continue;

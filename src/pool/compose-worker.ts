@@ -22,7 +22,7 @@ export async function decodeSources(t: DecodeSourcesTask): Promise<DecodeSources
     }
     sha256.push(createHash('sha256').update(bytes).digest('hex'));
     try {
-      writeSlot(t.cache, it.slot, (await decodeRgb(bytes, t.cache.R)).data);
+      writeSlot(t.cache, it.slot, (await decodeRgb(bytes, t.cache.R, t.fit)).data);
       rejects.push(null);
     } catch (e) {
       rejects.push({ id: it.id, path: it.path, reason: 'corrupt', message: (e as Error).message.replace('an in-memory image', it.path) });

@@ -1,4 +1,5 @@
 // Task and result types crossing the worker boundary (structured-cloned; typed arrays transferred).
+import type { Fit } from '../image/decode.js';
 import type { BackendChoice } from '../model/backend.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
 import type { SourceCacheRef } from '../image/source-cache.js';
@@ -21,6 +22,8 @@ export interface CamTask {
   classifierLayer?: string;
   /** Set for an ONNX teacher: head overrides, sidecar, execution provider and ORT threads per worker. */
   onnx?: { featureTensor?: string; classifierNode?: string; teacherConfig?: string; provider: OrtProvider; threads: number };
+  /** How each source is fitted to the teacher's square input (the views of generate use the same). */
+  fit: Fit;
   items: { id: string; path: string; label: number }[];
 }
 
@@ -60,6 +63,7 @@ export interface ComposeTask {
 /** The source-cache pass: read, hash and decode each item into its slot. */
 export interface DecodeSourcesTask {
   cache: SourceCacheRef;
+  fit: Fit;
   items: { slot: number; id: string; path: string }[];
 }
 

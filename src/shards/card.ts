@@ -1,6 +1,7 @@
 // The dataset card (OUT/README.md): a Hugging Face dataset card rendered from the manifest alone, so it
 // is deterministic (no clock, no machine path), `verify` can re-render and compare it, and an export
 // renders the same card pointing at its own files.
+import { recordedFit } from '../image/decode.js';
 import { stringify } from 'yaml';
 import type { Manifest } from './manifest.js';
 import { hfFeatures } from './schema.js';
@@ -46,7 +47,7 @@ function sizeCategory(n: number): string {
 /** The flags that reproduce the config, every one spelled out (defaults may change between versions). */
 export function configFlags(c: Manifest['config']): string {
   return [
-    `--method ${c.method}`, `--rounds ${c.rounds}`, `--size ${c.size}`, `--resize ${c.resize}`, `--crop ${c.crop}`, c.flip ? '--flip' : '--no-flip',
+    `--method ${c.method}`, `--rounds ${c.rounds}`, `--size ${c.size}`, `--resize ${c.resize}`, `--fit ${recordedFit(c.fit)}`, `--crop ${c.crop}`, c.flip ? '--flip' : '--no-flip',
     `--beta ${c.beta}`, `--prob ${c.prob}`, `--seed ${c.seed}`, `--shard-size ${c.shardSize}`, `--format ${c.format}`, `--quality ${c.quality}`,
     ...(c.partner ? [`--partner ${c.partner}`] : []),
   ].join(' ');
@@ -114,7 +115,8 @@ export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles
     '|---|---|',
     `| method | ${c.method} |`,
     `| rounds (samples per source) | ${c.rounds} |`,
-    `| image | ${c.size} px ${c.format}${c.format === 'png' ? '' : ` q${c.quality}`}, views cropped (${c.crop}) from sources resized to ${c.resize} px${c.flip ? ', random flips' : ''} |`,
+    `| image | ${c.size} px ${c.format}${c.format === 'png' ? '' : ` q${c.quality}`}, views cropped (${c.crop}) from sources resized to ${c.resize}×${c.resize} px${c.flip ? ', random flips' : ''} |`,
+    `| fit (photo → square) | ${recordedFit(c.fit) === 'fill' ? 'fill: the whole photo squashed to the square' : 'cover: shorter side scaled, centre square cut'} |`,
     `| Beta(β, β) | β = ${c.beta}, mixing probability ${c.prob} |`,
     `| partner | ${c.partner === 'other-class' ? 'a source of another class' : 'any other source (the official rule)'} |`,
     `| seed | ${c.seed} |`,

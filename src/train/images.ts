@@ -1,7 +1,7 @@
 // Decode a list of records into memory at the working size (small fine-grained sets fit easily:
 // 10k images at 64 px are 120 MB).
 import type { DatasetRecord } from '../data/types.js';
-import { decodeRgb } from '../image/decode.js';
+import { decodeRgb, DEFAULT_FIT, type Fit } from '../image/decode.js';
 import { mapLimit } from '../util/limit.js';
 
 export interface ImageSet {
@@ -11,11 +11,11 @@ export interface ImageSet {
   size: number;
 }
 
-export async function loadImageSet(records: DatasetRecord[], size: number, onProgress?: (done: number) => void): Promise<ImageSet> {
+export async function loadImageSet(records: DatasetRecord[], size: number, o: { fit?: Fit; onProgress?: (done: number) => void } = {}): Promise<ImageSet> {
   let done = 0;
   const images = await mapLimit(records, 8, async (r) => {
-    const img = await decodeRgb(r.path, size);
-    onProgress?.(++done);
+    const img = await decodeRgb(r.path, size, o.fit ?? DEFAULT_FIT);
+    o.onProgress?.(++done);
     return img.data;
   });
   return { ids: records.map((r) => r.id), labels: Int32Array.from(records.map((r) => r.label)), images, size };

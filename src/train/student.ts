@@ -11,6 +11,7 @@ import { withMidlevelHead, MIDLEVEL_CLASSIFIER } from '../model/midlevel.js';
 import { ZOO_CLASSIFIER_LAYER } from '../model/zoo.js';
 import { makePool } from '../pool/pools.js';
 import { loadImageSet } from './images.js';
+import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
 import { evaluate } from './evaluate.js';
 import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
@@ -29,6 +30,8 @@ export interface StudentOptions {
   valName: string;
   out: string;
   size?: number;
+  /** How validation photos become the square (default: the shards' --fit, so they look like the training views). */
+  fit?: Fit;
   recipe: Recipe;
   width?: number;
   depth?: number;
@@ -73,13 +76,16 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   let sets: ShardSet[] = await openShardSets(o.shards, o.val.classNames, o.valName);
-  const size = o.size ?? (await shardSize(sets[0]));
+  const made = await shardView(sets[0]);
+  const size = o.size ?? made?.size;
+  if (size === undefined) throw new UserError(`${sets[0].dir} has no manifest.json recording the image size; pass --size`);
+  const fit = o.fit ?? made?.fit ?? DEFAULT_FIT;
   const valRecords = splitRecords(o.val, 'test');
   if (!valRecords.length) throw new UserError(`--val ${o.valName} has no test split to validate on`);
   const ckptDir = path.join(o.out, 'checkpoint');
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
   if (existing.includes('model.json') && !o.resume) throw new UserError(`--out ${o.out} already holds a model; pass --resume to continue it or choose another directory`);
-  const valSet = await loadImageSet(valRecords, size);
+  const valSet = await loadImageSet(valRecords, size, { fit });
   const C = o.val.classNames.length;
   const pre = DEFAULT_PREPROCESS;
 
@@ -129,7 +135,7 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   }
   const rows = sets.reduce((a, s) => a + s.rows, 0);
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
-  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel, fineTune } };
+  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, fit, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel, fineTune } };
   const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
   const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds });
   if (o.epochRounds) {
@@ -192,8 +198,8 @@ async function trimMetrics(file: string, epochs: number): Promise<void> {
   await writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
 }
 
-async function shardSize(set: ShardSet): Promise<number> {
-  const m = await fs.readFile(path.join(set.dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { config: { size: number } }, () => undefined);
-  if (!m) throw new UserError(`${set.dir} has no manifest.json recording the image size; pass --size`);
-  return m.config.size;
+/** The view the shards were made with: image size and --fit (validation images are decoded the same way). */
+async function shardView(set: ShardSet): Promise<{ size: number; fit: Fit } | undefined> {
+  const m = await fs.readFile(path.join(set.dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { config: { size: number; fit?: Fit } }, () => undefined);
+  return m && { size: m.config.size, fit: recordedFit(m.config.fit) };
 }

@@ -6,6 +6,7 @@ import { splitRecords } from '../data/index.js';
 import { buildResNet, DEFAULT_RESNET } from '../model/zoo.js';
 import { DEFAULT_PREPROCESS, saveModel } from '../model/io.js';
 import { loadImageSet } from './images.js';
+import { DEFAULT_FIT, type Fit } from '../image/decode.js';
 import { evaluate } from './evaluate.js';
 import { cleanSource } from './clean-source.js';
 import { trainLoop, type EpochMetrics } from './loop.js';
@@ -19,6 +20,8 @@ export interface TeacherOptions {
   dataset: Dataset;
   out: string;
   size: number;
+  /** How photos become the square input (default fill); recorded in the model for cams and eval. */
+  fit?: Fit;
   recipe: Recipe;
   width?: number;
   depth?: number;
@@ -54,8 +57,9 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
   if (existing.includes('model.json')) throw new UserError(`--out ${o.out} already holds a model; choose another directory or delete it`);
   const t0 = Date.now();
-  const trainSet = await loadImageSet(trainRecs, o.size);
-  const testSet = await loadImageSet(test, o.size);
+  const fit = o.fit ?? DEFAULT_FIT;
+  const trainSet = await loadImageSet(trainRecs, o.size, { fit });
+  const testSet = await loadImageSet(test, o.size, { fit });
   log(`data: ${trainRecs.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
   const numClasses = o.dataset.classNames.length;
   const backboneLr = o.backboneLr ?? 1;
@@ -76,7 +80,7 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
   const metricsFile = path.join(o.out, 'metrics.jsonl');
   await fs.writeFile(metricsFile, '');
   const pre = DEFAULT_PREPROCESS;
-  const meta = { classNames: o.dataset.classNames, inputSize: o.size, preprocess: pre, recipe, arch: { kind: 'resnet', width: o.width, depth: o.depth, stages: o.stages } };
+  const meta = { classNames: o.dataset.classNames, inputSize: o.size, preprocess: pre, fit, recipe, arch: { kind: 'resnet', width: o.width, depth: o.depth, stages: o.stages } };
   const { best, history } = await trainLoop({
     model,
     source: cleanSource(trainSet, numClasses, recipe, pre),
