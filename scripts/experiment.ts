@@ -6,8 +6,11 @@
 //             mixes every epoch (--epoch-rounds, rounds = epochs); students from scratch
 //   finetune  the same, teacher and students fine-tuned from one backbone pretrained on the disjoint
 //             'pretrain' design (--init, --freeze-stem, --backbone-lr 0.1), the paper's regime
+//   teacher-quality  on a finished finetune run (--out): SnapMix students behind teachers fine-tuned for
+//             fewer epochs (--teacher-epochs 1,2,4; the run's own teacher is the top point), plotted as
+//             student gain over the unmixed student against label error
 // Usage: npx tsx scripts/experiment.ts [--protocol finetune] [--seeds 0,1,2] [--out runs/experiment-finetune]
-//        [--epochs 20] [--per-class 30] [--workers 2]
+//        [--epochs 20] [--per-class 30] [--workers 2] [--teacher-epochs 1,2,4]
 import { parseArgs } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +20,7 @@ import { SYNTH_DEFAULTS, writeSynth } from '../src/data/synth.js';
 import { openDataset } from '../src/data/index.js';
 import { trainTeacher } from '../src/train/teacher.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
-import { writeLineChart } from '../src/image/plot.js';
+import { writeLineChart, writeScatter } from '../src/image/plot.js';
 import { exists } from '../src/util/fs.js';
 import { machineLine } from './bench-common.js';
 
@@ -30,11 +33,16 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     epochs: { type: 'string', default: '20' },
     'per-class': { type: 'string', default: '30' },
+    'teacher-epochs': { type: 'string', default: '1,2,4' },
   },
 });
-const protocol = values.protocol as 'demo' | 'scratch' | 'finetune';
-if (!['demo', 'scratch', 'finetune'].includes(protocol)) throw new Error(`--protocol demo|scratch|finetune, got ${protocol}`);
-const out = values.out ?? `runs/experiment${protocol === 'demo' ? '' : `-${protocol}`}`;
+const protocol = values.protocol as 'demo' | 'scratch' | 'finetune' | 'teacher-quality';
+if (!['demo', 'scratch', 'finetune', 'teacher-quality'].includes(protocol)) throw new Error(`--protocol demo|scratch|finetune|teacher-quality, got ${protocol}`);
+const out = values.out ?? `runs/experiment${protocol === 'demo' ? '' : `-${protocol === 'teacher-quality' ? 'finetune' : protocol}`}`;
+if (protocol === 'teacher-quality') {
+  await teacherQuality(out, values['teacher-epochs']!.split(',').map(Number), Number(values.workers));
+  process.exit(0);
+}
 const seeds = values.seeds!.split(',').map(Number);
 const epochs = Number(values.epochs);
 const preset: DemoPreset = protocol === 'demo'
@@ -111,3 +119,64 @@ await writeLineChart(png, curves, `${protocol}: validation top-1 per epoch, mean
 await fs.writeFile(path.join(out, 'summary.json'), JSON.stringify({ protocol, preset, seeds, variants, results }, null, 2) + '\n');
 console.log('');
 console.log(`experiment: ${((Date.now() - t0) / 1000).toFixed(0)}s wall; curves ${png}; summary ${path.join(out, 'summary.json')}`);
+
+// Teacher quality vs gain, on a finished finetune run: same data, backbone, recipe and seeds; only the
+// teacher's fine-tuning epochs change. Gain = SnapMix student's best top-1 minus the unmixed student's.
+async function teacherQuality(base: string, teacherEpochs: number[], workers: number): Promise<void> {
+  const summaryFile = path.join(base, 'summary.json');
+  if (!(await exists(summaryFile))) throw new Error(`${summaryFile} not found: run --protocol finetune --out ${base} first`);
+  const sum = JSON.parse(await fs.readFile(summaryFile, 'utf8')) as { protocol: string; preset: DemoPreset; seeds: number[]; results: DemoResult[] };
+  if (sum.protocol !== 'finetune') throw new Error(`${base} is a '${sum.protocol}' run; teacher-quality needs a finetune run`);
+  const be = await initBackend('wasm');
+  console.log(machineLine());
+  console.log(backendLine(be));
+  const init = { model: path.join(base, 'pretrain', 'backbone'), freezeStem: true, backboneLr: 0.1 };
+  const t0 = Date.now();
+  interface Pt { epochs: number; seed: number; teacherTop1: number; camInPart: number; labelError: number; top1: number; gain: number; seconds: number }
+  const pts: Pt[] = [];
+  sum.seeds.forEach((seed, i) => {
+    const r = sum.results[i];
+    const snap = r.rows.find((x) => x.method === 'snapmix')!;
+    const none = r.rows.find((x) => x.method === 'none')!;
+    pts.push({ epochs: sum.preset.teacherEpochs, seed, teacherTop1: r.teacherTop1, camInPart: r.camInPart, labelError: snap.labelError!, top1: snap.top1, gain: snap.top1 - none.top1, seconds: NaN });
+  });
+  for (const e of teacherEpochs) {
+    for (const [i, seed] of sum.seeds.entries()) {
+      const none = sum.results[i].rows.find((x) => x.method === 'none')!;
+      const dir = path.join(base, 'teacher-quality', `seed-${seed}`, `teacher-${e}`);
+      // A finished point is read back with the wall time of the run that made it.
+      const pointFile = path.join(dir, 'point.json');
+      if (await exists(pointFile)) {
+        pts.push(JSON.parse(await fs.readFile(pointFile, 'utf8')) as Pt);
+        continue;
+      }
+      const r = await runDemo({
+        out: dir, preset: { ...sum.preset, teacherEpochs: e }, seed, backend: be, workers, quiet: true,
+        log: (l) => console.log(`[teacher ${e} ep, seed ${seed}] ${l}`), variants: [{ name: 'snapmix', method: 'snapmix' }], epochRounds: true, init,
+      });
+      const snap = r.rows[0];
+      const pt: Pt = { epochs: e, seed, teacherTop1: r.teacherTop1, camInPart: r.camInPart, labelError: snap.labelError!, top1: snap.top1, gain: snap.top1 - none.top1, seconds: r.seconds };
+      await fs.writeFile(pointFile, JSON.stringify(pt) + '\n');
+      pts.push(pt);
+      console.log(`[teacher ${e} ep, seed ${seed}] teacher ${(r.teacherTop1 * 100).toFixed(1)}%, label error ${snap.labelError!.toFixed(3)}, snapmix ${(snap.top1 * 100).toFixed(1)}% (none ${(none.top1 * 100).toFixed(1)}%); ${r.seconds.toFixed(0)}s`);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0);
+  const ms = (xs: number[], k: number, d: number) => `${(mean(xs) * k).toFixed(d)} ± ${(sd(xs) * k).toFixed(d)}`;
+  const budgets = [...new Set(pts.map((p) => p.epochs))].sort((a, b) => a - b);
+  console.log('');
+  console.log('| teacher fine-tuning epochs | teacher top-1 (%) | CAM max inside part (%) | SnapMix label error | SnapMix student top-1 (%) | gain over none (points) | seconds a seed |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  const points = budgets.map((e) => {
+    const g = pts.filter((p) => p.epochs === e);
+    const secs = g.map((p) => p.seconds).filter(Number.isFinite);
+    console.log(`| ${e} | ${ms(g.map((p) => p.teacherTop1), 100, 1)} | ${ms(g.map((p) => p.camInPart), 100, 1)} | ${ms(g.map((p) => p.labelError), 1, 3)} | ${ms(g.map((p) => p.top1), 100, 1)} | ${ms(g.map((p) => p.gain), 100, 1)} | ${secs.length ? mean(secs).toFixed(0) : '(finetune run)'} |`);
+    return { x: mean(g.map((p) => p.labelError)), y: mean(g.map((p) => p.gain)) * 100, ySd: sd(g.map((p) => p.gain)) * 100, label: `${e} ep: teacher ${(mean(g.map((p) => p.teacherTop1)) * 100).toFixed(0)}%` };
+  });
+  const png = path.join(base, 'teacher-quality', 'gain-vs-label-error.png');
+  await writeScatter(png, points, `SnapMix student gain over none vs label error (mean ± sd, ${sum.seeds.length} seeds)`, 'SnapMix label error vs part masks', 'gain in top-1 (points)');
+  await fs.writeFile(path.join(base, 'teacher-quality', 'summary.json'), JSON.stringify({ base, teacherEpochs, points: pts }, null, 2) + '\n');
+  console.log('');
+  console.log(`teacher-quality: ${((Date.now() - t0) / 1000).toFixed(0)}s wall; plot ${png}`);
+}

@@ -1,4 +1,4 @@
-// A small line chart (SVG rendered to PNG by sharp): test accuracy per epoch per method.
+// Small charts (SVG rendered to PNG by sharp): accuracy per epoch, a labelled scatter, a confusion matrix.
 import sharp from 'sharp';
 
 export interface Series { name: string; values: number[] }
@@ -40,6 +40,51 @@ export function lineChartSvg(series: Series[], title: string, yLabel: string): s
 
 export async function writeLineChart(file: string, series: Series[], title: string, yLabel: string): Promise<void> {
   await sharp(Buffer.from(lineChartSvg(series, title, yLabel))).png().toFile(file);
+}
+
+export interface Point { x: number; y: number; label: string; /** ± error bar on y (e.g. sd over seeds). */ ySd?: number }
+
+/** A scatter of labelled points with free axes (e.g. student gain against label error), a zero line on y. */
+export function scatterSvg(points: Point[], title: string, xLabel: string, yLabel: string): string {
+  const W = 680;
+  const H = 400;
+  const m = { l: 70, r: 150, t: 40, b: 50 };
+  const span = (vs: number[]) => {
+    const lo = Math.min(...vs);
+    const hi = Math.max(...vs);
+    const pad = Math.max(1e-6, (hi - lo) * 0.1);
+    return [lo - pad, hi + pad];
+  };
+  const [x0, x1] = span(points.map((p) => p.x));
+  // y always shows the zero line: gain or loss is the point of such a plot.
+  const [y0, y1] = span([0, ...points.flatMap((p) => [p.y - (p.ySd ?? 0), p.y + (p.ySd ?? 0)])]);
+  const tick = (v: number) => String(Number(v.toPrecision(3)));
+  const x = (v: number) => m.l + ((v - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const y = (v: number) => m.t + (1 - (v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts: string[] = [];
+  for (let k = 0; k <= 5; k++) {
+    const vy = y0 + ((y1 - y0) * k) / 5;
+    const vx = x0 + ((x1 - x0) * k) / 5;
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(vy)}" y2="${y(vy)}" stroke="#eee"/><text x="${m.l - 8}" y="${y(vy) + 4}" text-anchor="end">${tick(vy)}</text>`);
+    parts.push(`<text x="${x(vx)}" y="${H - m.b + 18}" text-anchor="middle">${tick(vx)}</text>`);
+  }
+  parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(0)}" y2="${y(0)}" stroke="#888" stroke-dasharray="4 3"/>`);
+  points.forEach((p, k) => {
+    const c = COLORS[k % COLORS.length];
+    if (p.ySd) parts.push(`<line x1="${x(p.x)}" x2="${x(p.x)}" y1="${y(p.y - p.ySd)}" y2="${y(p.y + p.ySd)}" stroke="${c}" stroke-width="1.5"/>`);
+    parts.push(`<circle cx="${x(p.x)}" cy="${y(p.y)}" r="5" fill="${c}"/><text x="${x(p.x) + 8}" y="${y(p.y) - 6}">${esc(p.label)}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:12px;fill:#222}</style>` +
+    `<rect width="${W}" height="${H}" fill="white"/><text x="${m.l}" y="24" style="font-size:15px">${esc(title)}</text>` +
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(xLabel)}</text>` +
+    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>` +
+    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#444"/><line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#444"/>` +
+    parts.join('') + '</svg>';
+}
+
+export async function writeScatter(file: string, points: Point[], title: string, xLabel: string, yLabel: string): Promise<void> {
+  await sharp(Buffer.from(scatterSvg(points, title, xLabel, yLabel))).png().toFile(file);
 }
 
 /** A confusion matrix as a heat map (row-normalised shading, counts printed), rows true, columns predicted. */
