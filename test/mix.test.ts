@@ -153,3 +153,66 @@ test('pasting straight from the source through B\'s view equals cropping the vie
     { numRuns: 200, seed: 5 },
   );
 });
+
+test('roundNonNeg is Math.round on [0, 256], bit for bit: near every integer and half-integer, and anywhere (property)', async () => {
+  const { roundNonNeg } = await import('../src/mix/pixels.js');
+  const dv = new DataView(new ArrayBuffer(8));
+  const ulps = (x: number, d: number) => {
+    dv.setFloat64(0, x);
+    dv.setBigUint64(0, dv.getBigUint64(0) + BigInt(d));
+    return dv.getFloat64(0);
+  };
+  let mismatches = 0;
+  for (let k = 0; k <= 256; k++) {
+    for (const base of [k, k + 0.5]) {
+      for (let d = -300; d <= 300; d++) {
+        if (base === 0 && d < 0) continue;
+        const v = ulps(base, d);
+        if (v <= 256 && roundNonNeg(v) !== Math.round(v)) mismatches++;
+      }
+    }
+  }
+  assert.equal(mismatches, 0);
+  assert.equal(roundNonNeg(0.49999999999999994), 0, 'where (v + 0.5) | 0 gives 1');
+  fc.assert(fc.property(fc.double({ min: 0, max: 256, noNaN: true }), (v) => roundNonNeg(v) === Math.round(v)), { numRuns: 20000, seed: 9 });
+});
+
+test('the bilinear paste equals the reference formula with Math.round, on random boxes and views (property)', async () => {
+  const { pasteResizedInto } = await import('../src/mix/pixels.js');
+  // The textbook loop: weights (1 − l) recomputed per channel, Math.round, clamped.
+  const reference = (a: Uint8Array, b: Uint8Array, S: number, R: number, boxA: Box, boxB: Box, v: { x0: number; y0: number; flip: boolean }) => {
+    const out = a.slice();
+    const [ax1, ay1, ax2, ay2] = boxA;
+    const [bx1, by1, bx2, by2] = boxB;
+    const ow = ax2 - ax1, oh = ay2 - ay1, iw = bx2 - bx1, ih = by2 - by1;
+    const sx = ow > 1 ? (iw - 1) / (ow - 1) : 0;
+    const sy = oh > 1 ? (ih - 1) / (oh - 1) : 0;
+    const at = (x: number, y: number, c: number) => b[((v.y0 + by1 + y) * R + (v.flip ? v.x0 + S - 1 - (bx1 + x) : v.x0 + bx1 + x)) * 3 + c];
+    for (let y = 0; y < oh; y++) {
+      const y0 = Math.floor(y * sy), y1 = Math.min(y0 + 1, ih - 1), ly = y * sy - y0;
+      for (let x = 0; x < ow; x++) {
+        const x0 = Math.floor(x * sx), x1 = Math.min(x0 + 1, iw - 1), lx = x * sx - x0;
+        for (let c = 0; c < 3; c++) {
+          const top = at(x0, y0, c) * (1 - lx) + at(x1, y0, c) * lx;
+          const bot = at(x0, y1, c) * (1 - lx) + at(x1, y1, c) * lx;
+          out[((ay1 + y) * S + ax1 + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(top * (1 - ly) + bot * ly)));
+        }
+      }
+    }
+    return out;
+  };
+  fc.assert(
+    fc.property(fc.integer({ min: 4, max: 40 }), fc.integer({ min: 0, max: 8 }), fc.boolean(), fc.array(fc.nat(), { minLength: 10, maxLength: 10 }), (S, extra, flip, r) => {
+      const R = S + extra;
+      const src = Uint8Array.from({ length: R * R * 3 }, (_, i) => ((i * 2654435761) >>> 24) ^ r[0]);
+      const a = Uint8Array.from({ length: S * S * 3 }, (_, i) => (i * 7) & 255);
+      const view = { x0: r[1] % (extra + 1), y0: r[2] % (extra + 1), flip };
+      const box = (p: number, q: number, u: number, v: number): Box => { const x1 = p % S; const y1 = q % S; return [x1, y1, x1 + 1 + (u % (S - x1)), y1 + 1 + (v % (S - y1))]; };
+      const boxA = box(r[3], r[4], r[5], r[6]);
+      const boxB = box(r[7], r[8], r[9], r[3] + 1);
+      const fast = pasteResizedInto(a.slice(), src, S, boxA, boxB, { width: R, ...view });
+      return Buffer.from(fast).equals(Buffer.from(reference(a, src, S, R, boxA, boxB, view)));
+    }),
+    { numRuns: 300, seed: 11 },
+  );
+});
