@@ -10,24 +10,23 @@ import type { ComposedRow, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, 
 
 export async function decodeSources(t: DecodeSourcesTask): Promise<DecodeSourcesResult> {
   const sha256: string[] = [];
-  const rejects: (Reject | null)[] = [];
-  for (const it of t.items) {
+  // The items decode concurrently in libuv's pool (each into its own slot); results keep item order.
+  const rejects = await Promise.all(t.items.map(async (it, k): Promise<Reject | null> => {
     let bytes: Buffer;
     try {
       bytes = await fs.readFile(it.path);
     } catch (e) {
-      sha256.push('');
-      rejects.push({ id: it.id, path: it.path, reason: 'unreadable', message: (e as Error).message });
-      continue;
+      sha256[k] = '';
+      return { id: it.id, path: it.path, reason: 'unreadable', message: (e as Error).message };
     }
-    sha256.push(createHash('sha256').update(bytes).digest('hex'));
+    sha256[k] = createHash('sha256').update(bytes).digest('hex');
     try {
       writeSlot(t.cache, it.slot, (await decodeRgb(bytes, t.cache.R, t.fit)).data);
-      rejects.push(null);
+      return null;
     } catch (e) {
-      rejects.push({ id: it.id, path: it.path, reason: 'corrupt', message: (e as Error).message.replace('an in-memory image', it.path) });
+      return { id: it.id, path: it.path, reason: 'corrupt', message: (e as Error).message.replace('an in-memory image', it.path) };
     }
-  }
+  }));
   return { sha256, rejects };
 }
 
@@ -39,15 +38,16 @@ export default async function composeTask(t: ComposeTask): Promise<ComposedRow[]
       up: src.cam ? upsampled(src.cam.data, src.cam.h, src.cam.w, t.cache.R) : undefined,
     });
   }
-  const out: ComposedRow[] = [];
+  // Each sample's encode runs in libuv's pool while this thread composes the next one; rows keep plan order.
+  const out: Promise<ComposedRow>[] = [];
   for (const plan of t.plans) {
     const A = views.get(plan.a)!;
     const B = views.get(plan.b)!;
-    if ('reason' in A) { out.push({ plan, reject: A }); continue; }
-    if ('reason' in B) { out.push({ plan, reject: B }); continue; }
+    if ('reason' in A) { out.push(Promise.resolve({ plan, reject: A })); continue; }
+    if ('reason' in B) { out.push(Promise.resolve({ plan, reject: B })); continue; }
     const c = composeSample(plan, t.cache.R, A, B);
-    const image = await encodeRgb(c.pixels, plan.viewA.size, plan.viewA.size, t.format, t.quality);
-    out.push({ plan, image: new Uint8Array(image.buffer, image.byteOffset, image.byteLength), weights: c.weights });
+    out.push(encodeRgb(c.pixels, plan.viewA.size, plan.viewA.size, t.format, t.quality)
+      .then((image) => ({ plan, image: new Uint8Array(image.buffer, image.byteOffset, image.byteLength), weights: c.weights })));
   }
-  return out;
+  return Promise.all(out);
 }
