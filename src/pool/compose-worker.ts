@@ -30,6 +30,8 @@ export async function decodeSources(t: DecodeSourcesTask): Promise<DecodeSources
   return { sha256, rejects };
 }
 
+const ENCODES_IN_FLIGHT = 2;
+
 export default async function composeTask(t: ComposeTask): Promise<ComposedRow[]> {
   const views = new Map<number, SourceView | Reject>();
   for (const [key, src] of Object.entries(t.sources)) {
@@ -39,8 +41,10 @@ export default async function composeTask(t: ComposeTask): Promise<ComposedRow[]
     });
   }
   // Each sample's encode runs in libuv's pool while this thread composes the next one; rows keep plan order.
+  // At most ENCODES_IN_FLIGHT at once: more buys no speed here and grows native memory (malloc arenas).
   const out: Promise<ComposedRow>[] = [];
   for (const plan of t.plans) {
+    if (out.length >= ENCODES_IN_FLIGHT) await out[out.length - ENCODES_IN_FLIGHT];
     const A = views.get(plan.a)!;
     const B = views.get(plan.b)!;
     if ('reason' in A) { out.push(Promise.resolve({ plan, reject: A })); continue; }
