@@ -124,3 +124,15 @@ test('cams --fit cover is recorded; generate follows the cache, and refuses a --
     assert.deepEqual(left.filter((f) => f.endsWith('.arrow')), []);
   });
 });
+
+test('train records its --fit in the model; cams follows the teacher when --fit is absent', async () => {
+  const model = path.join(base, 'teacher-cover');
+  const t = cli(['train', '--data', data, '--out', model, '--fit', 'cover', '--size', '32', '--epochs', '1', '--batch-size', '4', '--width', '8', '--stages', '2', '--backend', 'wasm', '--quiet']);
+  assert.equal(t.code, 0, t.stderr);
+  const meta = JSON.parse(await fs.readFile(path.join(model, 'model.json'), 'utf8')) as { userDefinedMetadata: { snapmix: { fit: string } } };
+  assert.equal(meta.userDefinedMetadata.snapmix.fit, 'cover');
+  const cams = path.join(base, 'cams-teacher');
+  const c = cli(['cams', '--data', data, '--teacher', model, '--out', cams, '--quiet']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal((JSON.parse(await fs.readFile(path.join(cams, 'cams.json'), 'utf8')) as { fit: string }).fit, 'cover');
+});
