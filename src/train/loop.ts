@@ -144,16 +144,32 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
       let seen = 0;
       let b = 0;
       let lr = recipe.lr;
+      const settle = async (s: { batch: Batch; result: Promise<{ loss: number; pred: Int32Array }> }) => {
+        const { loss: lossV, pred } = await s.result;
+        for (let i = 0; i < s.batch.n; i++) if (pred[i] === s.batch.labels[i]) accSum++;
+        lossSum += lossV * s.batch.n;
+        seen += s.batch.n;
+        done++;
+        if (!Number.isFinite(lossV)) throw new Error(`training diverged at epoch ${epoch + 1} batch ${done} (loss ${lossV}); lower --lr`);
+        bar.update(done, { loss: (lossSum / seen).toFixed(3), acc: (accSum / seen).toFixed(3) });
+      };
+      // With replicas, step b+1 is queued before step b's result is read: each replica starts it as soon as
+      // it finishes step b, without a round trip through this thread (the replicas apply their own updates).
+      let pending: Parameters<typeof settle>[0] | undefined;
+      let done = 0;
       for await (const batch of ahead(source.epoch(epoch))) {
         lr = learningRate(recipe.schedule, recipe.lr, epoch + b / source.batchesPerEpoch, recipe.epochs, recipe.warmup);
-        const { loss: lossV, pred } = await step(batch, lr);
-        for (let i = 0; i < batch.n; i++) if (pred[i] === batch.labels[i]) accSum++;
-        lossSum += lossV * batch.n;
-        seen += batch.n;
+        const next = { batch, result: step(batch, lr) };
+        next.result.catch(() => {}); // awaited in settle; a failure elsewhere must not leave it unhandled
         b++;
-        if (!Number.isFinite(lossV)) throw new Error(`training diverged at epoch ${epoch + 1} batch ${b} (loss ${lossV}); lower --lr`);
-        bar.update(b, { loss: (lossSum / seen).toFixed(3), acc: (accSum / seen).toFixed(3) });
+        if (pending) await settle(pending);
+        pending = next;
+        if (!replicas) {
+          await settle(pending);
+          pending = undefined;
+        }
       }
+      if (pending) await settle(pending);
       bar.stop();
       // The replicas hold the trained weights: bring them into the model for evaluation and saving.
       if (replicas) await replicas.pull(model, opt);

@@ -93,7 +93,8 @@ export class Replicas {
     const bnSlab = new SharedArrayBuffer(2 * o.n * bnLen * 4);
     // One single-thread pool per replica: its tasks always reach the same worker, which keeps the replica.
     const pools = Array.from({ length: o.n }, (_, rank) => new Piscina({
-      filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity,
+      // Two tasks per worker: the next step is already in the worker's queue when this one ends (loop.ts).
+      filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, concurrentTasksPerWorker: 2,
       workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, gradScales: o.gradScales } satisfies ReplicaInit,
     }));
     const reps = new Replicas(pools, new Int32Array(ctlBuf), o);
