@@ -34,7 +34,8 @@ async function start(): Promise<Handler> {
   fastBatchNorm(model, init.ranks > 1 ? { reduce: bn, parties: () => parties } : undefined);
   plainConvolutions(model);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
+  // Which weights take weight decay (the kernels, as stepLoss decays them in process).
+  const decayed = model.trainableWeights.map((w) => /kernel/.test(w.name));
   const local = new Float32Array(init.params);
   const sum = new Float32Array(init.params);
 
@@ -48,7 +49,7 @@ async function start(): Promise<Handler> {
       const t = tf.tensor2d(m.t, [m.n, init.numClasses]);
       let predT: tf.Tensor | undefined;
       const { value, grads: g } = tf.variableGrads(() => {
-        const r = stepLoss(model, x, t, m.total, init.rank === 0 ? kernels : [], init.recipe.weightDecay);
+        const r = stepLoss(model, x, t, m.total, [], 0);
         predT = r.pred;
         return r.loss;
       }, vars);
@@ -64,6 +65,24 @@ async function start(): Promise<Handler> {
       local.fill(0); // no rows this step: a zero gradient, but still one apply, so the replicas stay equal
     }
     grads.sum(local, init.ranks, sum);
+    // Weight decay, d(½·wd·Σw²)/dw = wd·w, added to the summed gradient by every replica alike (the weights
+    // are the same bits everywhere). Inside rank 0's backward pass it made rank 0 the slowest at every barrier.
+    const wd = init.recipe.weightDecay;
+    if (wd > 0) {
+      let at = 0;
+      let l2 = 0;
+      vars.forEach((v, i) => {
+        if (decayed[i]) {
+          const w = v.dataSync() as Float32Array;
+          for (let j = 0; j < w.length; j++) {
+            sum[at + j] += wd * w[j];
+            l2 += w[j] * w[j];
+          }
+        }
+        at += v.size;
+      });
+      if (init.rank === 0) loss += 0.5 * wd * l2;
+    }
     if (init.gradScales) {
       let at = 0;
       vars.forEach((v, i) => {
