@@ -16,6 +16,7 @@ import { microBatch } from '../src/train/replicas.js';
 import { fastBatchNorm } from '../src/train/sync-bn.js';
 import { plainConvolutions } from '../src/train/plain-conv.js';
 import { buildResNet } from '../src/model/zoo.js';
+import { loadModel } from '../src/model/io.js';
 import * as tf from '@tensorflow/tfjs';
 import { tmpDir } from './helpers/fixtures.js';
 
@@ -105,6 +106,30 @@ test('teacher with --train-workers 1 and 2: the same loss curve within float tol
   assert.ok(one.history[2].train_loss < one.history[0].train_loss, JSON.stringify(one.history.map((m) => m.train_loss)));
   assert.deepEqual(await weights(path.join(base, 't2b')), await weights(path.join(base, 't2')), 'N = 2 is bit-reproducible');
   assert.deepEqual(again.history.map((m) => m.train_loss), two.history.map((m) => m.train_loss));
+});
+
+test('weight decay on the replicas (added to the summed gradient) is the in-process weight decay', async () => {
+  const ds = await openDataset(data);
+  const run = (out: string, trainWorkers: number, weightDecay: number) =>
+    trainTeacher({ dataset: ds, out: path.join(base, out), size: 32, recipe: { ...recipe, epochs: 2, weightDecay }, width: 8, stages: 2, quiet: true, trainWorkers });
+  // A strong decay, so that missing it (in the gradient or in the reported loss) would show.
+  const one = await run('wd1', 1, 0.05);
+  const two = await run('wd2', 2, 0.05);
+  const none = await run('wd0', 2, 0);
+  one.history.forEach((m, i) => {
+    const d = Math.abs(m.train_loss - two.history[i].train_loss);
+    assert.ok(d <= 2e-3 * m.train_loss, `epoch ${i + 1}: loss ${m.train_loss} (N=1) vs ${two.history[i].train_loss} (N=2)`);
+    assert.ok(Math.abs(m.train_loss - none.history[i].train_loss) > 2e-2 * m.train_loss, 'the decay changes the loss enough for the check above to see it');
+  });
+  const [k1, k2] = await Promise.all(['wd1', 'wd2'].map(async (d) => {
+    const { model } = await loadModel(path.join(base, d));
+    const w = model.trainableWeights.filter((v) => /kernel/.test(v.name)).map((v) => Array.from(v.read().dataSync()));
+    model.dispose();
+    return w.flat();
+  }));
+  const scale = Math.max(...k1.map(Math.abs));
+  const diff = Math.max(...k1.map((v, i) => Math.abs(v - k2[i])));
+  assert.ok(diff <= 1e-3 * scale, `kernels differ by ${diff} of ${scale}`);
 });
 
 test('student with --train-workers 2: an interrupted run resumed gives the same weights as one uninterrupted run', async () => {
