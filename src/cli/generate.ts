@@ -3,14 +3,12 @@ import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { openDataset, splitRecords } from '../data/index.js';
 import { generate } from '../pipeline/generate.js';
-import { resolveGenerateConfig, type GenerateConfig } from '../pipeline/config.js';
+import { resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../pipeline/config.js';
 import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
 import { partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
-import { recordedFit, type Fit } from '../image/decode.js';
-import { readCamMeta } from '../cam/cache.js';
-import { describeTeacher } from '../model/teacher.js';
+import type { Fit } from '../image/decode.js';
 import { withCamOptions } from './cams.js';
 
 export const command = 'generate';
@@ -72,30 +70,28 @@ function cacheMemBytes(mib: number): number {
 }
 
 
-export function resolveConfig(a: Args, fit?: Fit): GenerateConfig {
-  return resolveGenerateConfig(
-    { fit: fit ?? (a.fit as Fit | undefined), method: a.method, partner: a.partner as Partner, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality },
-    { workers: a.workers ?? 2, camBatch: a.camBatch },
-  );
+/** The request as the flags give it; --fit absent is left for generate to take from the CAMs. */
+function configInput(a: Args): GenerateConfigInput {
+  return { fit: a.fit as Fit | undefined, method: a.method, partner: a.partner as Partner, rounds: a.rounds, size: a.size, resize: a.resize, crop: a.crop, flip: a.flip, beta: a.beta, prob: a.prob, seed: a.seed, shardSize: a.shardSize, format: a.format, quality: a.quality };
+}
+
+/** Defaults filled in and checked: bad flags fail here, before any teacher or data is read. */
+export function resolveConfig(a: Args): GenerateConfig {
+  return resolveGenerateConfig(configInput(a), { workers: a.workers ?? 2, camBatch: a.camBatch });
 }
 
 export async function handler(a: Args): Promise<void> {
   if (!a.data) throw new UserError('--data is required (flag or config file)');
   if (!a.out) throw new UserError('--out is required (flag or config file)');
+  const config = resolveConfig(a);
   const part = partFrom(a.numShards, a.shardIndex, 'generate');
-  resolveConfig(a); // bad flags fail before the teacher loads
-  if (a.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
+  if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
   const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
-  // --fit absent: follow the CAMs (a cache, or the teacher that will compute them), so the two agree.
-  const fit = (a.fit as Fit | undefined) ?? (a.method !== 'snapmix' ? undefined
-    : a.cams ? recordedFit((await readCamMeta(a.cams)).fit)
-      : a.teacher ? (await describeTeacher(a.teacher, { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig })).fit : undefined);
-  const config = resolveConfig(a, fit);
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);
   const r = await generate({
-    config, dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
+    config: configInput(a), dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
     strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem), featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
     featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
     log: (l) => console.error(l),

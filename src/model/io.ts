@@ -63,7 +63,12 @@ export interface LoadedModel {
   fingerprint: string;
 }
 
-export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
+/** What snapmix recorded beside a model's weights, from model.json alone (no weights read). */
+export async function readModelMeta(dirOrJson: string): Promise<ModelMeta> {
+  return (await readModelJson(dirOrJson)).json.userDefinedMetadata?.snapmix ?? {};
+}
+
+async function readModelJson(dirOrJson: string) {
   const jsonPath = dirOrJson.endsWith('.json') ? dirOrJson : path.join(dirOrJson, 'model.json');
   let raw: string;
   try {
@@ -81,6 +86,11 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
   } catch (e) {
     throw new UserError(`${jsonPath} is not valid JSON (${(e as Error).message})`);
   }
+  return { jsonPath, raw, json };
+}
+
+export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
+  const { jsonPath, raw, json } = await readModelJson(dirOrJson);
   if (!json.modelTopology || !json.weightsManifest) {
     throw new UserError(`${jsonPath} is not a tfjs LayersModel (needs modelTopology and weightsManifest; graph models are not supported)`);
   }

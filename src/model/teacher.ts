@@ -1,11 +1,11 @@
 // One face for both kinds of teacher: a tfjs LayersModel directory or an ONNX file. The CAM pass, eval
 // and generate's cache checks go through here and never ask which kind they hold.
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, DEFAULT_PREPROCESS } from './io.js';
+import { loadModel, readModelMeta, DEFAULT_PREPROCESS } from './io.js';
 import type { Fit } from '../image/decode.js';
 import { computeCams, findCamHead } from './cam-head.js';
 import { checkModelClasses } from './classes.js';
-import { describeOnnx, isOnnx, openOnnxTeacher, runOnnx, type OnnxHeadOptions, type OrtProvider } from './onnx-teacher.js';
+import { describeOnnx, isOnnx, openOnnxTeacher, readSidecar, runOnnx, type OnnxHeadOptions, type OrtProvider } from './onnx-teacher.js';
 import { toFloatBatch } from '../image/views.js';
 
 export interface TeacherHeadOptions extends OnnxHeadOptions {
@@ -35,6 +35,11 @@ export async function describeTeacher(p: string, o: TeacherHeadOptions = {}): Pr
   const info: TeacherInfo = { kind: 'tfjs', fingerprint, numClasses: head.numClasses, inputSize: meta.inputSize ?? (model.inputs[0].shape[1] as number), classNames: meta.classNames, fit: meta.fit };
   model.dispose();
   return info;
+}
+
+/** The fit a teacher recorded (model metadata, ONNX sidecar), read without loading or hashing the model. */
+export async function teacherFit(p: string, o: TeacherHeadOptions = {}): Promise<Fit | undefined> {
+  return isOnnx(p) ? (await readSidecar(p, o.teacherConfig)).config.fit : (await readModelMeta(p)).fit;
 }
 
 /** Describe the teacher and check it predicts exactly the dataset's classes. */

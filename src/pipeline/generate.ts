@@ -5,17 +5,17 @@ import path from 'node:path';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
-import { describeTeacher } from '../model/teacher.js';
+import { describeTeacher, teacherFit } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
-import { camOf, checkCamFit, readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { camOf, checkCamFit, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
 import { planner, type SamplePlan } from '../mix/plan.js';
-import { planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
+import { GENERATE_DEFAULTS, planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
 import { makePool } from '../pool/pools.js';
 import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, Reject } from '../pool/tasks.js';
 import type { Piscina } from 'piscina';
 import { createSourceCache, defaultCacheMem, disposeSourceCache, slotBytes, type SourceCacheRef } from '../image/source-cache.js';
-import { recordedFit } from '../image/decode.js';
+import { recordedFit, type Fit } from '../image/decode.js';
 import { hfFeatures, SHARD_FORMAT_VERSION, shardColumns, type ShardRow } from '../shards/schema.js';
 import { buildManifest, readRequest, releaseOf, readShardStats, shardName, writeOutputFiles, writePart, writeRequest, writeShardStats, type Manifest, type ReleaseInfo, type RunInfo, type ShardStats } from '../shards/manifest.js';
 import { addRow, type WeightSums } from '../shards/summary.js';
@@ -104,6 +104,16 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
 }
 
+/**
+ * --fit absent: follow the CAMs snapmix will use (the --cams cache's, else the teacher's recorded fit), so
+ * views and CAMs agree; undefined leaves the resolver's default.
+ */
+async function camsFit(o: GenerateOptions): Promise<Fit | undefined> {
+  if ((o.config.method ?? GENERATE_DEFAULTS.method) !== 'snapmix') return undefined;
+  if (o.cams) return recordedFit((await readCamMeta(o.cams)).fit);
+  return o.teacher ? teacherFit(o.teacher, o) : undefined;
+}
+
 export { planConfigOf } from './config.js';
 
 
@@ -118,7 +128,8 @@ export interface GenerateResult {
 
 /** The output guard and lock (src/util/outdir.ts) around one run; see README "Safety". */
 export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
-  const o: Resolved = { ...opts, config: resolveGenerateConfig(opts.config) }; // canonical keys: the hash and metadata must not depend on the caller's spelling
+  // canonical keys: the hash and metadata must not depend on the caller's spelling
+  const o: Resolved = { ...opts, config: resolveGenerateConfig({ ...opts.config, fit: opts.config.fit ?? (await camsFit(opts)) }) };
   if (o.part && !(Number.isInteger(o.part.of) && o.part.of >= 1 && Number.isInteger(o.part.index) && o.part.index >= 0 && o.part.index < o.part.of)) {
     throw new UserError(`--shard-index must be an integer in [0, ${o.part.of - 1}] for --num-shards ${o.part.of}, got ${o.part.index}`);
   }
