@@ -10,7 +10,7 @@ import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
 import { withOutput } from '../util/outdir.js';
 import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
-import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
+import { chosenFit, recordedFit, type Fit } from '../image/decode.js';
 import { sliceOf, writeCamsPart } from '../pipeline/merge.js';
 
 export const command = 'cams';
@@ -58,7 +58,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
       const { meta } = await readCamCache(a.out);
       const info = await describeTeacher(a.teacher, head);
       const dsFp = datasetFingerprint(dataset.classNames, records, await hashFiles(records));
-      const fit = (a.fit as Fit | undefined) ?? info.fit ?? DEFAULT_FIT;
+      const fit = chosenFit(a.fit as Fit | undefined, info.fit);
       if (meta.teacher_fingerprint === info.fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split && recordedFit(meta.fit) === fit) {
         console.log(`cams: ${a.out} already holds these CAMs (same data, teacher, split and --fit); nothing to do`);
         return;

@@ -1,4 +1,4 @@
-import { DEFAULT_FIT, FITS, type Fit } from '../image/decode.js';
+import { chosenFit, FITS, type Fit } from '../image/decode.js';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { openDataset, splitRecords } from '../data/index.js';
@@ -83,7 +83,7 @@ export async function handler(a: Args): Promise<void> {
   const records = splitRecords(dataset, a.split);
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
   const s = await scorer(a, dataset);
-  const set = await loadImageSet(records, s.size, { fit: (a.fit as Fit | undefined) ?? s.fit ?? DEFAULT_FIT });
+  const set = await loadImageSet(records, s.size, { fit: chosenFit(a.fit as Fit | undefined, s.fit) });
   const cm = confusion(set.labels, await s.predict(set), dataset.classNames);
   const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: cm.n, top1: cm.top1, per_class: cm.perClass, confusion: cm.matrix };
   const isSynth = await exists(path.join(dataset.root, 'parts.jsonl'));

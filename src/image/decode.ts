@@ -20,6 +20,8 @@ export type Fit = 'fill' | 'cover';
 export const FITS: readonly Fit[] = ['fill', 'cover'];
 /** The default for new runs. */
 export const DEFAULT_FIT: Fit = 'fill';
+/** The fit a stage uses: the flag, else what its input recorded (teacher, CAMs, shards), else the default. */
+export const chosenFit = (flag: Fit | undefined, recorded: Fit | undefined): Fit => flag ?? recorded ?? DEFAULT_FIT;
 /** What a record without a fit was made with: every output and CAM cache before --fit existed used 'cover'. */
 export const recordedFit = (f: Fit | undefined): Fit => f ?? 'cover';
 

@@ -8,7 +8,7 @@ import { makePool, poolThreads } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
 import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
 import { StrictError, UserError } from '../util/errors.js';
-import { DEFAULT_FIT, type Fit } from '../image/decode.js';
+import { chosenFit, type Fit } from '../image/decode.js';
 
 export interface CamOptions {
   dataset: Dataset;
@@ -35,7 +35,7 @@ export interface CamOptions {
 export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
   const info = await checkTeacher(o.teacher, o.dataset.classNames, 'the dataset', o);
   const { fingerprint, inputSize: size } = info;
-  const fit = o.fit ?? info.fit ?? DEFAULT_FIT;
+  const fit = chosenFit(o.fit, info.fit);
   const tasks = Math.ceil(o.records.length / o.batchSize);
   // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends. ONNX
   // sessions split the cores: workers × intra-op threads = cores.

@@ -11,7 +11,7 @@ import { withMidlevelHead, MIDLEVEL_CLASSIFIER } from '../model/midlevel.js';
 import { ZOO_CLASSIFIER_LAYER } from '../model/zoo.js';
 import { makePool } from '../pool/pools.js';
 import { loadImageSet } from './images.js';
-import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
+import { chosenFit, recordedFit, type Fit } from '../image/decode.js';
 import { evaluate } from './evaluate.js';
 import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
@@ -79,7 +79,7 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   const made = await shardView(sets[0]);
   const size = o.size ?? made?.size;
   if (size === undefined) throw new UserError(`${sets[0].dir} has no manifest.json recording the image size; pass --size`);
-  const fit = o.fit ?? made?.fit ?? DEFAULT_FIT;
+  const fit = chosenFit(o.fit, made?.fit);
   const valRecords = splitRecords(o.val, 'test');
   if (!valRecords.length) throw new UserError(`--val ${o.valName} has no test split to validate on`);
   const ckptDir = path.join(o.out, 'checkpoint');
