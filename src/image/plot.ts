@@ -5,6 +5,18 @@ export interface Series { name: string; values: number[] }
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** The frame every x/y chart shares: background, title, axis labels and axes around the plotted parts. */
+function chartSvg(W: number, H: number, m: { l: number; r: number; t: number; b: number }, title: string, xLabel: string, yLabel: string, parts: string[]): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:12px;fill:#222}</style>` +
+    `<rect width="${W}" height="${H}" fill="white"/><text x="${m.l}" y="24" style="font-size:15px">${esc(title)}</text>` +
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(xLabel)}</text>` +
+    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>` +
+    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#444"/><line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#444"/>` +
+    parts.join('') + '</svg>';
+}
+
 export function lineChartSvg(series: Series[], title: string, yLabel: string): string {
   const W = 680;
   const H = 400;
@@ -28,14 +40,9 @@ export function lineChartSvg(series: Series[], title: string, yLabel: string): s
     const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" points="${pts}"/>`);
     s.values.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${c}"/>`));
-    parts.push(`<rect x="${W - m.r + 15}" y="${m.t + k * 22}" width="14" height="4" fill="${c}"/><text x="${W - m.r + 35}" y="${m.t + k * 22 + 6}">${s.name}</text>`);
+    parts.push(`<rect x="${W - m.r + 15}" y="${m.t + k * 22}" width="14" height="4" fill="${c}"/><text x="${W - m.r + 35}" y="${m.t + k * 22 + 6}">${esc(s.name)}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:12px;fill:#222}</style>` +
-    `<rect width="${W}" height="${H}" fill="white"/><text x="${m.l}" y="24" style="font-size:15px">${title}</text>` +
-    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">epoch</text>` +
-    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${yLabel}</text>` +
-    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#444"/><line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#444"/>` +
-    parts.join('') + '</svg>';
+  return chartSvg(W, H, m, title, 'epoch', yLabel, parts);
 }
 
 export async function writeLineChart(file: string, series: Series[], title: string, yLabel: string): Promise<void> {
@@ -61,7 +68,6 @@ export function scatterSvg(points: Point[], title: string, xLabel: string, yLabe
   const tick = (v: number) => String(Number(v.toPrecision(3)));
   const x = (v: number) => m.l + ((v - x0) / (x1 - x0)) * (W - m.l - m.r);
   const y = (v: number) => m.t + (1 - (v - y0) / (y1 - y0)) * (H - m.t - m.b);
-  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [];
   for (let k = 0; k <= 5; k++) {
     const vy = y0 + ((y1 - y0) * k) / 5;
@@ -75,12 +81,7 @@ export function scatterSvg(points: Point[], title: string, xLabel: string, yLabe
     if (p.ySd) parts.push(`<line x1="${x(p.x)}" x2="${x(p.x)}" y1="${y(p.y - p.ySd)}" y2="${y(p.y + p.ySd)}" stroke="${c}" stroke-width="1.5"/>`);
     parts.push(`<circle cx="${x(p.x)}" cy="${y(p.y)}" r="5" fill="${c}"/><text x="${x(p.x) + 8}" y="${y(p.y) - 6}">${esc(p.label)}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:12px;fill:#222}</style>` +
-    `<rect width="${W}" height="${H}" fill="white"/><text x="${m.l}" y="24" style="font-size:15px">${esc(title)}</text>` +
-    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(xLabel)}</text>` +
-    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>` +
-    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#444"/><line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#444"/>` +
-    parts.join('') + '</svg>';
+  return chartSvg(W, H, m, title, xLabel, yLabel, parts);
 }
 
 export async function writeScatter(file: string, points: Point[], title: string, xLabel: string, yLabel: string): Promise<void> {
@@ -94,7 +95,6 @@ export function confusionSvg(matrix: number[][], names: string[], title: string)
   const label = Math.min(160, 8 + 7 * Math.max(...names.map((n) => n.length)));
   const W = label + C * cell + 20;
   const H = 50 + C * cell + label;
-  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts: string[] = [];
   matrix.forEach((row, i) => {
     const n = Math.max(1, row.reduce((a, b) => a + b, 0));
