@@ -89,17 +89,6 @@ for (const seed of seeds) {
   results.push(r);
   console.log(`[seed ${seed}] teacher ${(r.teacherTop1 * 100).toFixed(1)}%; ${r.rows.map((x) => `${x.method} ${(x.top1 * 100).toFixed(1)}%`).join(', ')}; ${r.seconds.toFixed(0)}s`);
 }
-const stats = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return { m, sd };
-};
-const fmt = (xs: (number | null | undefined)[], scale: number, digits: number) => {
-  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-  if (!v.length) return 'n/a';
-  const { m, sd } = stats(v.map((x) => x * scale));
-  return `${m.toFixed(digits)} ± ${sd.toFixed(digits)}`;
-};
 console.log('');
 console.log(`teacher top-1: ${fmt(results.map((r) => r.teacherTop1), 100, 1)}%; CAM max inside part: ${fmt(results.map((r) => r.camInPart), 100, 1)}%`);
 console.log('');
@@ -161,9 +150,7 @@ async function teacherQuality(base: string, teacherEpochs: number[], workers: nu
       console.log(`[teacher ${e} ep, seed ${seed}] teacher ${(r.teacherTop1 * 100).toFixed(1)}%, label error ${snap.labelError!.toFixed(3)}, snapmix ${(snap.top1 * 100).toFixed(1)}% (none ${(none.top1 * 100).toFixed(1)}%); ${r.seconds.toFixed(0)}s`);
     }
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = (xs: number[]) => (xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0);
-  const ms = (xs: number[], k: number, d: number) => `${(mean(xs) * k).toFixed(d)} ± ${(sd(xs) * k).toFixed(d)}`;
+  const mean = (xs: number[]) => stats(xs).m;
   const budgets = [...new Set(pts.map((p) => p.epochs))].sort((a, b) => a - b);
   console.log('');
   console.log('| teacher fine-tuning epochs | teacher top-1 (%) | CAM max inside part (%) | SnapMix label error | SnapMix student top-1 (%) | gain over none (points) | seconds a seed |');
@@ -171,12 +158,27 @@ async function teacherQuality(base: string, teacherEpochs: number[], workers: nu
   const points = budgets.map((e) => {
     const g = pts.filter((p) => p.epochs === e);
     const secs = g.map((p) => p.seconds).filter(Number.isFinite);
-    console.log(`| ${e} | ${ms(g.map((p) => p.teacherTop1), 100, 1)} | ${ms(g.map((p) => p.camInPart), 100, 1)} | ${ms(g.map((p) => p.labelError), 1, 3)} | ${ms(g.map((p) => p.top1), 100, 1)} | ${ms(g.map((p) => p.gain), 100, 1)} | ${secs.length ? mean(secs).toFixed(0) : '(finetune run)'} |`);
-    return { x: mean(g.map((p) => p.labelError)), y: mean(g.map((p) => p.gain)) * 100, ySd: sd(g.map((p) => p.gain)) * 100, label: `${e} ep: teacher ${(mean(g.map((p) => p.teacherTop1)) * 100).toFixed(0)}%` };
+    console.log(`| ${e} | ${fmt(g.map((p) => p.teacherTop1), 100, 1)} | ${fmt(g.map((p) => p.camInPart), 100, 1)} | ${fmt(g.map((p) => p.labelError), 1, 3)} | ${fmt(g.map((p) => p.top1), 100, 1)} | ${fmt(g.map((p) => p.gain), 100, 1)} | ${secs.length ? mean(secs).toFixed(0) : '(finetune run)'} |`);
+    return { x: mean(g.map((p) => p.labelError)), y: mean(g.map((p) => p.gain)) * 100, ySd: stats(g.map((p) => p.gain)).sd * 100, label: `${e} ep: teacher ${(mean(g.map((p) => p.teacherTop1)) * 100).toFixed(0)}%` };
   });
   const png = path.join(base, 'teacher-quality', 'gain-vs-label-error.png');
   await writeScatter(png, points, `SnapMix student gain over none vs label error (mean ± sd, ${sum.seeds.length} seeds)`, 'SnapMix label error vs part masks', 'gain in top-1 (points)');
   await fs.writeFile(path.join(base, 'teacher-quality', 'summary.json'), JSON.stringify({ base, teacherEpochs, points: pts }, null, 2) + '\n');
   console.log('');
   console.log(`teacher-quality: ${((Date.now() - t0) / 1000).toFixed(0)}s wall; plot ${png}`);
+}
+
+// Declared (hoisted) so the teacher-quality branch, which runs before the main protocol's code, can use them.
+function stats(xs: number[]): { m: number; sd: number } {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { m, sd };
+}
+
+/** Mean ± sd of the finite values, scaled, or n/a. */
+function fmt(xs: (number | null | undefined)[], scale: number, digits: number): string {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  if (!v.length) return 'n/a';
+  const { m, sd } = stats(v.map((x) => x * scale));
+  return `${m.toFixed(digits)} ± ${sd.toFixed(digits)}`;
 }
