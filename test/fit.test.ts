@@ -136,3 +136,20 @@ test('train records its --fit in the model; cams follows the teacher when --fit 
   assert.equal(c.code, 0, c.stderr);
   assert.equal((JSON.parse(await fs.readFile(path.join(cams, 'cams.json'), 'utf8')) as { fit: string }).fit, 'cover');
 });
+
+test('a CAM cache of another --fit is refused where it would be reused: cams into it again, preview with it; nothing is overwritten or written', async () => {
+  const cover = path.join(base, 'cams-cover'); // made with --fit cover by the test above
+  const before = await fs.readFile(path.join(cover, 'cams.json'), 'utf8');
+  const again = cli(['cams', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', cover, '--fit', 'fill', '--quiet']);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /already holds a CAM cache of other data, another teacher or another --fit; pass --overwrite/);
+  assert.equal(await fs.readFile(path.join(cover, 'cams.json'), 'utf8'), before);
+  // The 'follow' shards were made with cover CAMs; preview replaying them with fill CAMs must refuse.
+  const fill = path.join(base, 'cams-fill');
+  assert.equal(cli(['cams', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', fill, '--quiet']).code, 0);
+  const png = path.join(base, 'preview.png');
+  const p = cli(['preview', '--shards', path.join(base, 'follow'), '--cams', fill, '--out', png]);
+  assert.equal(p.code, 2, p.stderr);
+  assert.match(p.stderr, /computed with --fit fill but this run uses --fit cover/);
+  await assert.rejects(fs.stat(png));
+});
