@@ -169,17 +169,18 @@ export function inputTensor(t: OnnxDescription, images: Uint8Array[]): Tensor {
   const plane = S * S;
   const data = new Float32Array(n * 3 * plane);
   const src = order === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  // One tight loop per (image, channel) with the layout's strides fixed outside it: this runs on every
+  // pixel of every image, on the same cores as the forward pass.
+  const nhwc = layout === 'nhwc';
+  const step = nhwc ? 3 : 1;
   for (let i = 0; i < n; i++) {
     const img = images[i];
     for (let c = 0; c < 3; c++) {
       const sc = src[c];
       const a = 1 / (255 * std[c]);
       const b = mean[c] / std[c];
-      for (let p = 0; p < plane; p++) {
-        const v = img[p * 3 + sc] * a - b;
-        if (layout === 'nhwc') data[(i * plane + p) * 3 + c] = v;
-        else data[(i * 3 + c) * plane + p] = v;
-      }
+      let o = nhwc ? i * plane * 3 + c : (i * 3 + c) * plane;
+      for (let p = sc; p < plane * 3; p += 3, o += step) data[o] = img[p] * a - b;
     }
   }
   const Ctor = ort().Tensor;
