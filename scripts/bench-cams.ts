@@ -118,5 +118,5 @@ const best = Math.max(o1.med, o2.med);
 console.log(`ONNX best ${best.toFixed(1)} img/s = ${(best / anchor.img_s['2'].median).toFixed(2)}× PyTorch 2 threads (goal ≥ 1.5×); ` +
   `${(o1.med / tf1.med).toFixed(1)}× tfjs wasm with 1 worker, ${(o2.med / tf2.med).toFixed(1)}× with 2 workers (goal ≥ 3×); ` +
   `bare onnxruntime forward = ${(median(bare) / anchor.img_s['2'].median).toFixed(2)}× PyTorch 2 threads; ` +
-  `default for ONNX teachers: ${o1.med >= o2.med ? '1 worker × all cores' : 'workers × 1 thread'}`);
+  `faster in this run: ${o1.med >= o2.med ? '1 worker × all cores' : 'workers × 1 thread'} (${(Math.max(o1.med, o2.med) / Math.min(o1.med, o2.med)).toFixed(2)}×)`);
 await fs.rm(tmp, { recursive: true, force: true });
