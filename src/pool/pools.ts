@@ -18,7 +18,20 @@ export function poolThreads(requested: number, tasks = Infinity): number {
   return Math.max(1, Math.min(requested, os.availableParallelism(), tasks));
 }
 
-export function makePool(name: 'cam-worker' | 'compose-worker' | 'decode-worker', requested: number, tasks = Infinity, concurrentTasksPerWorker = 1): Piscina {
+type PoolName = 'cam-worker' | 'compose-worker' | 'decode-worker';
+
+/**
+ * Young-generation cap (MiB) per worker kind. A compose worker's garbage is short-lived pixel and view
+ * buffers; under V8's default its semi-spaces grew over a long run (worker heaps 17 → 41 MiB) and a
+ * 200,000-sample generate peaked at 424 MiB RSS; capped at 4 MiB, 341 MiB at the same speed.
+ */
+const YOUNG_GEN_MB: Partial<Record<PoolName, number>> = { 'compose-worker': 4 };
+
+export function makePool(name: PoolName, requested: number, tasks = Infinity, concurrentTasksPerWorker = 1): Piscina {
   const threads = poolThreads(requested, tasks);
-  return new Piscina({ filename: workerUrl(name), minThreads: threads, maxThreads: threads, idleTimeout: 30_000, concurrentTasksPerWorker });
+  const young = YOUNG_GEN_MB[name];
+  return new Piscina({
+    filename: workerUrl(name), minThreads: threads, maxThreads: threads, idleTimeout: 30_000, concurrentTasksPerWorker,
+    ...(young ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}),
+  });
 }
