@@ -1,7 +1,7 @@
 """PyTorch CPU anchor for scripts/bench-train.ts: the zoo ResNet (src/model/zoo.ts) written out in PyTorch,
 trained with SGD momentum on constant random batches; images/s at 1 and 2 threads, median of N timed runs.
 Prints one JSON line. Usage: python3 scripts/bench_train_torch.py [--size 64] [--batch 32] [--classes 10]
-[--width 16] [--stages 3] [--steps 8] [--repeats 3]. Debian: apt-get install python3-torch."""
+[--width 16] [--stages 3] [--steps 24] [--repeats 3]. Debian: apt-get install python3-torch."""
 import argparse
 import json
 import os
@@ -37,7 +37,7 @@ class ZooResNet(nn.Module):
 
 def main():
     p = argparse.ArgumentParser()
-    for k, v in [("size", 64), ("batch", 32), ("classes", 10), ("width", 16), ("depth", 1), ("stages", 3), ("steps", 8), ("repeats", 3)]:
+    for k, v in [("size", 64), ("batch", 32), ("classes", 10), ("width", 16), ("depth", 1), ("stages", 3), ("steps", 24), ("repeats", 3)]:
         p.add_argument(f"--{k}", type=int, default=v)
     a = p.parse_args()
     torch.manual_seed(0)
