@@ -34,3 +34,23 @@ test('inspect over 150,000 rows: exact counts and extremes, no spread of a huge 
   assert.ok(Math.abs(s.weight_a.mean - 0.4995) < 1e-6);
   assert.deepEqual(r.class_balance.map((c) => c.as_a), [50_000, 50_000, 50_000]);
 });
+
+test('the shard writer\'s collector frees dropped buffers once the byte threshold is crossed, not before it is asked to', async () => {
+  const { collectEvery, collectGarbage } = await import('../src/util/gc.js');
+  // A WeakRef's target stays alive until the current job ends: drop it, yield, then collect.
+  const probe = (): WeakRef<ArrayBuffer> => new WeakRef(new ArrayBuffer(4 * 2 ** 20));
+  const tick = () => new Promise((r) => setImmediate(r));
+  const a = probe();
+  await tick();
+  collectGarbage();
+  assert.equal(a.deref(), undefined, 'a full collection frees an unreferenced 4 MiB buffer');
+  const after = collectEvery(8 * 2 ** 20);
+  const b = probe();
+  const kept = new ArrayBuffer(16);
+  const c = new WeakRef(kept);
+  await tick();
+  after(4 * 2 ** 20); // below the threshold: no collection asked for
+  after(4 * 2 ** 20); // 8 MiB reached: one full collection
+  assert.equal(b.deref(), undefined, 'the threshold crossing collected the dropped buffer');
+  assert.equal(c.deref(), kept, 'a buffer still referenced survives');
+});

@@ -21,6 +21,7 @@ import { buildManifest, readRequest, releaseOf, readShardStats, shardName, write
 import { addRow, type WeightSums } from '../shards/summary.js';
 import { recordBatch, streamBytes } from '../shards/ipc.js';
 import { exists, fileSha256, writeFileAtomic } from '../util/fs.js';
+import { collectEvery } from '../util/gc.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
 
@@ -215,6 +216,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       return { id: r.id, label: r.label, slot: slots[j], reject: decodeRejects[slots[j]] ?? undefined, cam: c ? { ...c, data: c.data.slice() } : undefined };
     };
     let done = 0;
+    const collectAfter = collectEvery(SHARD_GC_BYTES);
     /** Start composing shard k in the pool; resolves to its rows and skipped samples. */
     const compose = (k: number) => {
       const first = k * cfg.shardSize;
@@ -268,6 +270,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       for (const p of job.plans) byMethod[p.method] = (byMethod[p.method] ?? 0) + 1;
       const st: ShardStats = { filename, first_index: job.first, last_index: job.last, rows: rows.length, ...written, request, skipped, by_method: byMethod, weights };
       await writeShardStats(o.out, st); // the commit marker, written last
+      collectAfter(bytes.byteLength); // the shard's buffers are garbage now: collect them before they pile up
       return st;
     };
 
@@ -316,6 +319,8 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
 }
 
 const COMPOSE_CHUNK = 16;
+/** Shard bytes written between full collections of the main thread (src/util/gc.ts). */
+const SHARD_GC_BYTES = 8 * 2 ** 20;
 const SPILL_NAME = '.snapmix-sources';
 
 /** The source-cache pass: every record read once, hashed and decoded into its slot, in the pool. */
