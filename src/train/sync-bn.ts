@@ -68,18 +68,19 @@ function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { m
     }
     const mean = tf.tensor1d(Float32Array.from(meanArr));
     const variance = tf.tensor1d(varArr);
-    const rstd = tf.tensor1d(varArr.map((v) => 1 / Math.sqrt(v + epsilon)));
+    const rstdArr = varArr.map((v) => 1 / Math.sqrt(v + epsilon));
+    const rstd = tf.tensor1d(rstdArr);
     // y = x̂·γ + β with x̂ = d·rstd folded into one per-channel scale: one full-size pass fewer. The backward
     // pass keeps d and folds rstd into its per-channel factors the same way (x̂ is never materialised).
     const y = tf.add(tf.mul(d, tf.mul(rstd, gamma)), beta);
     stats.mean = tf.keep(mean);
     stats.variance = tf.keep(variance);
-    save([d, rstd, gamma, tf.scalar(n)]);
+    // n and rstd's values stay in this closure for the backward pass: no read-back from the backend there.
+    save([d, rstd, gamma]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [dc, r, g, nT] = saved;
-        const N = nT.dataSync()[0];
+        const [dc, r, g] = saved;
         // Local Σdy and Σdy·x̂ = rstd·Σdy·d are dβ and dγ; their sums over replicas give dx.
         const dbeta = tf.sum(dy, axes);
         const dgamma = tf.mul(tf.sum(tf.mul(dy, dc), axes), r);
@@ -87,10 +88,9 @@ function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { m
         sums.set(dbeta.dataSync(), 0);
         sums.set(dgamma.dataSync(), C);
         const S = allSum(comm, sums);
-        const rs = r.dataSync();
-        const a = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => S[i] / N));
+        const a = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => S[i] / n));
         // x̂·(S2/n) = d·(rstd·S2/n)
-        const b = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => (rs[i] * S[C + i]) / N));
+        const b = tf.tensor1d(Float32Array.from({ length: C }, (_, i) => (rstdArr[i] * S[C + i]) / n));
         const dx = tf.mul(tf.sub(tf.sub(dy, a), tf.mul(dc, b)), tf.mul(g, r));
         return [dx, dgamma, dbeta];
       },
