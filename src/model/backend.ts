@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmConvGradients } from './conv-grads.js';
 import { registerBatchNormGradient } from './batchnorm-grad.js';
+import { registerWasmIdentity } from './wasm-identity.js';
 import { UserError } from '../util/errors.js';
 
 export type BackendChoice = 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu';
@@ -44,6 +45,7 @@ async function useWasm(): Promise<void> {
   await tf.ready();
   registerWasmConvGradients();
   registerBatchNormGradient();
+  registerWasmIdentity();
 }
 
 /**
