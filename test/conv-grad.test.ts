@@ -5,12 +5,14 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.js';
 import { Rng } from '../src/util/rng.js';
 
-interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; s: 1 | 2; pad: 'same' | 'valid' }
+// Strides per axis: square ones, a stride the kernel size equals (3) and unequal ones, since the strided input
+// gradient runs by output phases (one per row phase, the column phases side by side).
+interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; s: [number, number]; pad: 'same' | 'valid' }
 
 function cases(): Case[] {
   const rng = new Rng(7, 'conv-grad-cases');
   const out: Case[] = [];
-  for (const s of [1, 2] as const)
+  for (const s of [[1, 1], [2, 2], [3, 3], [2, 1], [1, 3]] as [number, number][])
     for (const pad of ['same', 'valid'] as const)
       for (let r = 0; r < 4; r++)
         out.push({ n: rng.int(1, 3), h: rng.int(5, 11), w: rng.int(5, 11), cin: rng.int(1, 5), cout: rng.int(1, 6), k: [1, 3, 5][rng.int(0, 2)], s, pad });
@@ -71,8 +73,8 @@ test('the wasm Conv2DBackpropFilter and Conv2DBackpropInput kernels equal the CP
   for (const c of cases()) {
     const xv = randArr(rng, c.n * c.h * c.w * c.cin);
     const fshape: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
-    const outH = c.pad === 'same' ? Math.ceil(c.h / c.s) : Math.ceil((c.h - c.k + 1) / c.s);
-    const outW = c.pad === 'same' ? Math.ceil(c.w / c.s) : Math.ceil((c.w - c.k + 1) / c.s);
+    const outH = c.pad === 'same' ? Math.ceil(c.h / c.s[0]) : Math.ceil((c.h - c.k + 1) / c.s[0]);
+    const outW = c.pad === 'same' ? Math.ceil(c.w / c.s[1]) : Math.ceil((c.w - c.k + 1) / c.s[1]);
     const dyv = randArr(rng, c.n * outH * outW * c.cout);
     const run = async (backend: string) => {
       await tf.setBackend(backend);
