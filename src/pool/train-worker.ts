@@ -129,6 +129,13 @@ async function start(): Promise<Handler> {
 const ready = start();
 ready.catch(() => {}); // reported by the first task
 
-export default async function replicaTask(m: ReplicaRequest): Promise<ReplicaReply> {
-  return (await ready)(m);
+/**
+ * Each step runs in its own macrotask (setImmediate), so the microtasks that post its reply run before the
+ * next queued step begins. Piscina awaits before calling a handler, so when two step messages arrive
+ * together both continuations sat in the microtask queue ahead of the first step's reply, which then
+ * reached the main thread one whole step late (replies came in pairs, 80-170 ms late), and with them the
+ * main thread's next queued step.
+ */
+export default function replicaTask(m: ReplicaRequest): Promise<ReplicaReply> {
+  return new Promise((resolve, reject) => setImmediate(() => ready.then((h) => h(m)).then(resolve, reject)));
 }
