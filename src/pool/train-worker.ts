@@ -11,6 +11,7 @@ import { fastBatchNorm } from '../train/sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
 import { AllReduce, CTL_ABORT } from '../util/barrier.js';
+import { momentumFromWeights, momentumStep, momentumToWeights, type MomentumState } from '../train/momentum.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from '../train/replicas.js';
 
 // One replica per single-thread piscina pool (src/train/replicas.ts): the pool's workerData is the
@@ -38,6 +39,25 @@ async function start(): Promise<Handler> {
   const decayed = model.trainableWeights.map((w) => /kernel/.test(w.name));
   const local = new Float32Array(init.params);
   const sum = new Float32Array(init.params);
+  const names = vars.map((v) => v.name);
+  const shapes = vars.map((v) => v.shape);
+  const sizes = vars.map((v) => v.size);
+  // SGD with momentum runs on a flat copy of the weights (src/train/momentum.ts, the same bits as
+  // tf.train.momentum); Adam stays on tfjs's optimizer.
+  const flat = init.recipe.optimizer === 'adam' ? undefined : new Float32Array(init.params);
+  let state: MomentumState | undefined;
+  if (flat) {
+    let at = 0;
+    for (const v of vars) {
+      flat.set(v.dataSync() as Float32Array, at);
+      at += v.size;
+    }
+    const map = init.optimizer ? tf.io.decodeWeights(init.optimizer.data, init.optimizer.specs) : {};
+    state = momentumFromWeights((init.optimizer?.specs ?? []).map((s) => ({ name: s.name, values: map[s.name].dataSync() as Float32Array, shape: s.shape })), names, sizes);
+    tf.dispose(Object.values(map));
+  }
+  const batch = new Float32Array(init.batchSlab);
+  const slotLen = batch.length / 2;
 
   const step = (m: Extract<ReplicaRequest, { type: 'step' }>): ReplicaReply => {
     bn.reset();
@@ -45,8 +65,14 @@ async function start(): Promise<Handler> {
     let loss = 0;
     let pred: Int32Array = new Int32Array(0);
     if (m.n > 0) {
-      const x = tf.tensor4d(m.x, [m.n, init.size, init.size, 3]);
-      const t = tf.tensor2d(m.t, [m.n, init.numClasses]);
+      const S = init.size * init.size * 3;
+      const C = init.numClasses;
+      // This replica's rows of the batch, from the shared slot the main thread wrote (or the message).
+      const base = m.slot * slotLen;
+      const xs = m.x ?? batch.subarray(base + m.lo * S, base + (m.lo + m.n) * S);
+      const ts = m.t ?? batch.subarray(base + m.total * S + m.lo * C, base + m.total * S + (m.lo + m.n) * C);
+      const x = tf.tensor4d(xs, [m.n, init.size, init.size, 3]);
+      const t = tf.tensor2d(ts, [m.n, C]);
       let predT: tf.Tensor | undefined;
       const { value, grads: g } = tf.variableGrads(() => {
         const r = stepLoss(model, x, t, m.total, [], 0);
@@ -73,7 +99,7 @@ async function start(): Promise<Handler> {
       let l2 = 0;
       vars.forEach((v, i) => {
         if (decayed[i]) {
-          const w = v.dataSync() as Float32Array;
+          const w = flat ? flat.subarray(at, at + v.size) : (v.dataSync() as Float32Array);
           for (let j = 0; j < w.length; j++) {
             sum[at + j] += wd * w[j];
             l2 += w[j] * w[j];
@@ -91,15 +117,26 @@ async function start(): Promise<Handler> {
         at += v.size;
       });
     }
-    setLr(opt, m.lr);
-    let off = 0;
-    const named = vars.map((v) => {
-      const tensor = tf.tensor(sum.subarray(off, off + v.size), v.shape);
-      off += v.size;
-      return { name: v.name, tensor };
-    });
-    opt.applyGradients(named);
-    tf.dispose(named.map((n) => n.tensor));
+    if (flat && state) {
+      momentumStep(flat, state, sum, m.lr, init.recipe.momentum);
+      let off = 0;
+      for (const v of vars) {
+        const t = tf.tensor(flat.subarray(off, off + v.size), v.shape);
+        v.assign(t);
+        t.dispose();
+        off += v.size;
+      }
+    } else {
+      setLr(opt, m.lr);
+      let off = 0;
+      const named = vars.map((v) => {
+        const tensor = tf.tensor(sum.subarray(off, off + v.size), v.shape);
+        off += v.size;
+        return { name: v.name, tensor };
+      });
+      opt.applyGradients(named);
+      tf.dispose(named.map((n) => n.tensor));
+    }
     return { type: 'step', loss, pred };
   };
 
@@ -109,7 +146,11 @@ async function start(): Promise<Handler> {
       artifacts = a;
       return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
     }));
-    const { data, specs } = await tf.io.encodeWeights(await opt.getWeights());
+    const weights = state
+      ? momentumToWeights(state, names, shapes).map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape, w.values instanceof Int32Array ? 'int32' : 'float32') }))
+      : await opt.getWeights();
+    const { data, specs } = await tf.io.encodeWeights(weights);
+    if (state) tf.dispose(weights.map((w) => w.tensor));
     return { type: 'pull', weightSpecs: artifacts!.weightSpecs!, weightData: artifacts!.weightData as ArrayBuffer, optimizer: { specs, data } };
   };
 

@@ -22,12 +22,15 @@ export interface ReplicaInit {
   ctl: SharedArrayBuffer;
   gradSlab: SharedArrayBuffer;
   bnSlab: SharedArrayBuffer;
+  /** Two batch slots (x rows, then target rows), written by the main thread, read by every replica. */
+  batchSlab: SharedArrayBuffer;
   /** Per trainable weight, a factor for its summed gradient (fine-tuning's backbone learning rate). */
   gradScales?: number[];
 }
 
 export type ReplicaRequest =
-  | { type: 'step'; x: Float32Array; t: Float32Array; n: number; total: number; active: number; lr: number }
+  /** Rows lo..lo+n of the batch in slot `slot` of the batch slab (x and t sent instead when a batch outgrows it). */
+  | { type: 'step'; slot: number; lo: number; n: number; total: number; active: number; lr: number; x?: Float32Array; t?: Float32Array }
   | { type: 'pull' }
   | { type: 'ping' };
 
@@ -61,7 +64,14 @@ export function microBatch(n: number, r: number, R: number): [number, number] {
 export class Replicas {
   private failed: Error | undefined;
 
-  private constructor(private readonly pools: Piscina[], private readonly ctl: Int32Array, private readonly o: { size: number; numClasses: number }) {}
+  private steps = 0;
+
+  private constructor(
+    private readonly pools: Piscina[],
+    private readonly ctl: Int32Array,
+    private readonly batch: Float32Array,
+    private readonly o: { size: number; numClasses: number },
+  ) {}
 
   /** A replica failed: release the others from their barriers and fail every later call. */
   private fail(e: Error): never {
@@ -91,13 +101,15 @@ export class Replicas {
     const ctlBuf = new SharedArrayBuffer(8 * Int32Array.BYTES_PER_ELEMENT);
     const gradSlab = new SharedArrayBuffer(2 * o.n * params * 4);
     const bnSlab = new SharedArrayBuffer(2 * o.n * bnLen * 4);
+    // Two slots, since at most two steps are in flight (loop.ts queues step b+1, then waits for step b).
+    const batchSlab = new SharedArrayBuffer(2 * o.recipe.batchSize * (o.size * o.size * 3 + o.numClasses) * 4);
     // One single-thread pool per replica: its tasks always reach the same worker, which keeps the replica.
     const pools = Array.from({ length: o.n }, (_, rank) => new Piscina({
       // Two tasks per worker: the next step is already in the worker's queue when this one ends (loop.ts).
       filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, concurrentTasksPerWorker: 2,
-      workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, gradScales: o.gradScales } satisfies ReplicaInit,
+      workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, batchSlab, gradScales: o.gradScales } satisfies ReplicaInit,
     }));
-    const reps = new Replicas(pools, new Int32Array(ctlBuf), o);
+    const reps = new Replicas(pools, new Int32Array(ctlBuf), new Float32Array(batchSlab), o);
     try {
       await Promise.all(pools.map((_, r) => reps.call(r, { type: 'ping' })));
     } catch (e) {
@@ -111,17 +123,30 @@ export class Replicas {
     return this.pools.length;
   }
 
-  /** One optimizer step on batch b: each replica its micro-batch; loss and predictions in row order. */
+  /**
+   * One optimizer step on batch b: each replica its micro-batch; loss and predictions in row order. The
+   * batch goes once into a shared slot (alternating, as at most two steps are in flight: the caller
+   * awaits step b before it starts step b+2); each replica reads its own rows from there.
+   */
   async step(b: Batch, lr: number): Promise<{ loss: number; pred: Int32Array }> {
     const R = this.pools.length;
     const S = this.o.size * this.o.size * 3;
     const C = this.o.numClasses;
     const active = Math.min(R, b.n);
+    const slotLen = this.batch.length / 2;
+    const slot = this.steps++ & 1;
+    const shared = b.n * (S + C) <= slotLen;
+    if (shared) {
+      this.batch.set(b.x.subarray(0, b.n * S), slot * slotLen);
+      this.batch.set(b.targets.subarray(0, b.n * C), slot * slotLen + b.n * S);
+    }
     const replies = await Promise.all(this.pools.map((_, r) => {
       const [lo, hi] = microBatch(b.n, r, R);
+      const m: ReplicaRequest = { type: 'step', slot, lo, n: hi - lo, total: b.n, active, lr };
+      if (shared) return this.call(r, m);
       const x = b.x.slice(lo * S, hi * S);
       const t = b.targets.slice(lo * C, hi * C);
-      return this.call(r, { type: 'step', x, t, n: hi - lo, total: b.n, active, lr }, [x.buffer, t.buffer]);
+      return this.call(r, { ...m, x, t }, [x.buffer, t.buffer]);
     }));
     const pred = new Int32Array(b.n);
     let loss = 0;

@@ -1,0 +1,44 @@
+// The replicas' SGD with momentum (src/train/momentum.ts) against tf.train.momentum: the same float32 bits
+// over several steps with changing learning rates, and its state round-trips through tfjs's optimizer weights.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/model/backend.js';
+import { momentumFromWeights, momentumStep, momentumToWeights } from '../src/train/momentum.js';
+import { Rng } from '../src/util/rng.js';
+
+test('momentumStep gives tf.train.momentum\'s bits, and its state is tfjs\'s optimizer weights', async () => {
+  await initBackend('wasm');
+  const rng = new Rng(11, 'momentum');
+  const shapes = [[3, 4], [5], [2, 2, 2]];
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const init = shapes.map((s, i) => Float32Array.from({ length: sizes[i] }, () => rng.normal()));
+  const vars = init.map((v, i) => tf.variable(tf.tensor(v, shapes[i]), true, `m${i}/kernel`));
+  const opt = tf.train.momentum(0.1, 0.9);
+  const flat = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  init.forEach((v, i) => flat.set(v, sizes.slice(0, i).reduce((a, b) => a + b, 0)));
+  const state = momentumFromWeights([], vars.map((v) => v.name), sizes);
+  for (const lr of [0.1, 0.05, 0.3, 0.01]) {
+    const g = Float32Array.from({ length: flat.length }, () => rng.normal() * 3);
+    let at = 0;
+    const named = vars.map((v, i) => {
+      const tensor = tf.tensor(g.subarray(at, at + sizes[i]), shapes[i]);
+      at += sizes[i];
+      return { name: v.name, tensor };
+    });
+    (opt as unknown as { setLearningRate(v: number): void }).setLearningRate(lr);
+    opt.applyGradients(named);
+    momentumStep(flat, state, g, lr, 0.9);
+  }
+  const want = new Float32Array(vars.flatMap((v) => Array.from(v.dataSync())));
+  assert.deepEqual(flat, want, 'weights bit for bit');
+  const theirs = await opt.getWeights();
+  const ours = momentumToWeights(state, vars.map((v) => v.name), shapes);
+  assert.deepEqual(ours.map((w) => w.name), theirs.map((w) => w.name));
+  ours.forEach((w, i) => assert.deepEqual(Array.from(w.values), Array.from(theirs[i].tensor.dataSync())));
+  // Back from tfjs's weights: the same state.
+  const again = momentumFromWeights(theirs.map((w) => ({ name: w.name, values: w.tensor.dataSync() as Float32Array, shape: w.tensor.shape })), vars.map((v) => v.name), sizes);
+  assert.equal(again.iter, 4);
+  assert.deepEqual(again.acc, state.acc);
+  assert.throws(() => momentumFromWeights(theirs.slice(0, 2).map((w) => ({ name: w.name, values: w.tensor.dataSync() as Float32Array, shape: w.tensor.shape })), vars.map((v) => v.name), sizes), /1 momentum slots for 3 weights/);
+});
