@@ -141,17 +141,21 @@ async function start(): Promise<Handler> {
   };
 
   const pull = async (): Promise<ReplicaReply> => {
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-    }));
+    // Every model weight (trainable and BatchNorm's moving statistics) in model.weights order, packed: no
+    // model.save, whose topology JSON and artifacts were garbage enough to slow the next epoch's steps.
+    const all = model.weights.map((w) => w.read().dataSync() as Float32Array);
+    const values = new Float32Array(all.reduce((a, v) => a + v.length, 0));
+    let at = 0;
+    for (const v of all) {
+      values.set(v, at);
+      at += v.length;
+    }
     const weights = state
       ? momentumToWeights(state, names, shapes).map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape, w.values instanceof Int32Array ? 'int32' : 'float32') }))
       : await opt.getWeights();
     const { data, specs } = await tf.io.encodeWeights(weights);
     if (state) tf.dispose(weights.map((w) => w.tensor));
-    return { type: 'pull', weightSpecs: artifacts!.weightSpecs!, weightData: artifacts!.weightData as ArrayBuffer, optimizer: { specs, data } };
+    return { type: 'pull', values, optimizer: { specs, data } };
   };
 
   return async (m) => {

@@ -37,7 +37,8 @@ export type ReplicaRequest =
 export type ReplicaReply =
   | { type: 'ready' }
   | { type: 'step'; loss: number; pred: Int32Array }
-  | { type: 'pull'; weightSpecs: tf.io.WeightsManifestEntry[]; weightData: ArrayBuffer; optimizer: { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } }
+  /** values: every model weight, in model.weights order, end to end. */
+  | { type: 'pull'; values: Float32Array; optimizer: { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } }
   ;
 
 async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
@@ -162,8 +163,14 @@ export class Replicas {
   async pull(model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
     const m = await this.call(0, { type: 'pull' });
     if (m.type !== 'pull') throw new Error('training replica 0 did not return its weights');
-    const map = tf.io.decodeWeights(m.weightData, m.weightSpecs);
-    const values = m.weightSpecs.map((s) => map[s.name]);
+    let at = 0;
+    const values = model.weights.map((w) => {
+      const size = w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
+      const t = tf.tensor(m.values.subarray(at, at + size), w.shape as number[]);
+      at += size;
+      return t;
+    });
+    if (at !== m.values.length) throw new Error(`training replica 0 returned ${m.values.length} weight values, the model has ${at}`);
     model.setWeights(values);
     const om = tf.io.decodeWeights(m.optimizer.data, m.optimizer.specs);
     // Optimizer slots are matched by position (the order of the trainable weights), not by name.
