@@ -11,8 +11,9 @@ import { fastBatchNorm } from '../train/sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
 import { AllReduce, CTL_ABORT } from '../util/barrier.js';
+import { StepInbox } from '../util/step-queue.js';
 import { momentumFromWeights, momentumStep, momentumToWeights, type MomentumState } from '../train/momentum.js';
-import type { ReplicaInit, ReplicaReply, ReplicaRequest } from '../train/replicas.js';
+import { microBatch, type ReplicaInit, type ReplicaReply, type ReplicaRequest } from '../train/replicas.js';
 
 // One replica per single-thread piscina pool (src/train/replicas.ts): the pool's workerData is the
 // replica's init, and its state lives in this module between tasks.
@@ -59,7 +60,8 @@ async function start(): Promise<Handler> {
   const batch = new Float32Array(init.batchSlab);
   const slotLen = batch.length / 2;
 
-  const step = (m: Extract<ReplicaRequest, { type: 'step' }>): ReplicaReply => {
+  interface Step { slot: number; lo: number; n: number; total: number; active: number; lr: number }
+  const step = (m: Step): { loss: number; pred: Int32Array } => {
     bn.reset();
     parties = m.active;
     let loss = 0;
@@ -67,10 +69,10 @@ async function start(): Promise<Handler> {
     if (m.n > 0) {
       const S = init.size * init.size * 3;
       const C = init.numClasses;
-      // This replica's rows of the batch, from the shared slot the main thread wrote (or the message).
+      // This replica's rows of the batch, from the shared slot the main thread wrote.
       const base = m.slot * slotLen;
-      const xs = m.x ?? batch.subarray(base + m.lo * S, base + (m.lo + m.n) * S);
-      const ts = m.t ?? batch.subarray(base + m.total * S + m.lo * C, base + m.total * S + (m.lo + m.n) * C);
+      const xs = batch.subarray(base + m.lo * S, base + (m.lo + m.n) * S);
+      const ts = batch.subarray(base + m.total * S + m.lo * C, base + m.total * S + (m.lo + m.n) * C);
       const x = tf.tensor4d(xs, [m.n, init.size, init.size, 3]);
       const t = tf.tensor2d(ts, [m.n, C]);
       let predT: tf.Tensor | undefined;
@@ -137,7 +139,19 @@ async function start(): Promise<Handler> {
       opt.applyGradients(named);
       tf.dispose(named.map((n) => n.tensor));
     }
-    return { type: 'step', loss, pred };
+    return { loss, pred };
+  };
+
+  /** Run the queue's steps until a stop command (src/util/step-queue.ts). */
+  const run = (from: number): ReplicaReply => {
+    const inbox = new StepInbox(init.queue, init.rank, ctl, from);
+    for (;;) {
+      const { seq, c } = inbox.next();
+      if (c.kind === 'stop') return { type: 'stopped' };
+      const [lo, hi] = microBatch(c.total, init.rank, init.ranks);
+      const r = step({ slot: c.slot, lo, n: hi - lo, total: c.total, active: c.active, lr: c.lr });
+      inbox.done(seq, r.loss, r.pred, lo);
+    }
   };
 
   const pull = async (): Promise<ReplicaReply> => {
@@ -160,12 +174,13 @@ async function start(): Promise<Handler> {
 
   return async (m) => {
     try {
-      if (m.type === 'step') return step(m);
+      if (m.type === 'run') return run(m.from);
       if (m.type === 'ping') return { type: 'ready' };
       return await pull();
     } catch (e) {
-      Atomics.store(ctl, CTL_ABORT, 1); // release the other replicas from their barriers
+      Atomics.store(ctl, CTL_ABORT, 1); // release the other replicas from their barriers and the queue
       for (const at of [2, 4]) Atomics.notify(ctl, at);
+      Atomics.notify(new Int32Array(init.queue.ints), 0);
       throw e;
     }
   };
@@ -174,13 +189,6 @@ async function start(): Promise<Handler> {
 const ready = start();
 ready.catch(() => {}); // reported by the first task
 
-/**
- * Each step runs in its own macrotask (setImmediate), so the microtasks that post its reply run before the
- * next queued step begins. Piscina awaits before calling a handler, so when two step messages arrive
- * together both continuations sat in the microtask queue ahead of the first step's reply, which then
- * reached the main thread one whole step late (replies came in pairs, 80-170 ms late), and with them the
- * main thread's next queued step.
- */
-export default function replicaTask(m: ReplicaRequest): Promise<ReplicaReply> {
-  return new Promise((resolve, reject) => setImmediate(() => ready.then((h) => h(m)).then(resolve, reject)));
+export default async function replicaTask(m: ReplicaRequest): Promise<ReplicaReply> {
+  return (await ready)(m);
 }

@@ -8,6 +8,7 @@ import { workerUrl } from '../pool/pools.js';
 import type { Recipe } from './recipe.js';
 import type { Batch } from './loop.js';
 import { CTL_ABORT } from '../util/barrier.js';
+import { queueBuffers, StepQueue, type QueueBuffers } from '../util/step-queue.js';
 
 export interface ReplicaInit {
   rank: number;
@@ -24,19 +25,21 @@ export interface ReplicaInit {
   bnSlab: SharedArrayBuffer;
   /** Two batch slots (x rows, then target rows), written by the main thread, read by every replica. */
   batchSlab: SharedArrayBuffer;
+  /** The step queue (src/util/step-queue.ts). */
+  queue: QueueBuffers;
   /** Per trainable weight, a factor for its summed gradient (fine-tuning's backbone learning rate). */
   gradScales?: number[];
 }
 
 export type ReplicaRequest =
-  /** Rows lo..lo+n of the batch in slot `slot` of the batch slab (x and t sent instead when a batch outgrows it). */
-  | { type: 'step'; slot: number; lo: number; n: number; total: number; active: number; lr: number; x?: Float32Array; t?: Float32Array }
+  /** Run the step queue's commands after number `from` until a stop command. */
+  | { type: 'run'; from: number }
   | { type: 'pull' }
   | { type: 'ping' };
 
 export type ReplicaReply =
   | { type: 'ready' }
-  | { type: 'step'; loss: number; pred: Int32Array }
+  | { type: 'stopped' }
   /** values: every model weight, in model.weights order, end to end. */
   | { type: 'pull'; values: Float32Array; optimizer: { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } }
   ;
@@ -65,13 +68,15 @@ export function microBatch(n: number, r: number, R: number): [number, number] {
 export class Replicas {
   private failed: Error | undefined;
 
-  private steps = 0;
+  /** The replicas' run tasks while they serve the step queue (one epoch), else undefined. */
+  private running: Promise<unknown> | undefined;
 
   private constructor(
     private readonly pools: Piscina[],
     private readonly ctl: Int32Array,
     private readonly batch: Float32Array,
-    private readonly o: { size: number; numClasses: number },
+    private readonly queue: StepQueue,
+    private readonly o: { size: number; numClasses: number; maxRows: number },
   ) {}
 
   /** A replica failed: release the others from their barriers and fail every later call. */
@@ -79,6 +84,7 @@ export class Replicas {
     this.failed ??= e;
     Atomics.store(this.ctl, CTL_ABORT, 1);
     for (const at of [2, 4]) Atomics.notify(this.ctl, at);
+    this.queue.wake();
     throw this.failed;
   }
 
@@ -104,13 +110,13 @@ export class Replicas {
     const bnSlab = new SharedArrayBuffer(2 * o.n * bnLen * 4);
     // Two slots, since at most two steps are in flight (loop.ts queues step b+1, then waits for step b).
     const batchSlab = new SharedArrayBuffer(2 * o.recipe.batchSize * (o.size * o.size * 3 + o.numClasses) * 4);
+    const queue = queueBuffers(o.n, o.recipe.batchSize);
     // One single-thread pool per replica: its tasks always reach the same worker, which keeps the replica.
     const pools = Array.from({ length: o.n }, (_, rank) => new Piscina({
-      // Two tasks per worker: the next step is already in the worker's queue when this one ends (loop.ts).
-      filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity, concurrentTasksPerWorker: 2,
-      workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, batchSlab, gradScales: o.gradScales } satisfies ReplicaInit,
+      filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity,
+      workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, batchSlab, queue, gradScales: o.gradScales } satisfies ReplicaInit,
     }));
-    const reps = new Replicas(pools, new Int32Array(ctlBuf), new Float32Array(batchSlab), o);
+    const reps = new Replicas(pools, new Int32Array(ctlBuf), new Float32Array(batchSlab), new StepQueue(queue), { ...o, maxRows: o.recipe.batchSize });
     try {
       await Promise.all(pools.map((_, r) => reps.call(r, { type: 'ping' })));
     } catch (e) {
@@ -126,41 +132,40 @@ export class Replicas {
 
   /**
    * One optimizer step on batch b: each replica its micro-batch; loss and predictions in row order. The
-   * batch goes once into a shared slot (alternating, as at most two steps are in flight: the caller
-   * awaits step b before it starts step b+2); each replica reads its own rows from there.
+   * batch goes once into a shared slot and the step into the step queue (at most QUEUE_DEPTH steps in
+   * flight: the caller awaits step b before it starts step b+2); the replicas, running the queue since
+   * the epoch's first step, start it as soon as they finish the one before.
    */
   async step(b: Batch, lr: number): Promise<{ loss: number; pred: Int32Array }> {
-    const R = this.pools.length;
+    if (this.failed) throw this.failed;
     const S = this.o.size * this.o.size * 3;
     const C = this.o.numClasses;
-    const active = Math.min(R, b.n);
-    const slotLen = this.batch.length / 2;
-    const slot = this.steps++ & 1;
-    const shared = b.n * (S + C) <= slotLen;
-    if (shared) {
-      this.batch.set(b.x.subarray(0, b.n * S), slot * slotLen);
-      this.batch.set(b.targets.subarray(0, b.n * C), slot * slotLen + b.n * S);
+    if (b.n > this.o.maxRows) throw new Error(`a batch of ${b.n} rows exceeds the replicas' ${this.o.maxRows}`);
+    if (!this.running) {
+      const from = this.queue.posted;
+      this.running = Promise.all(this.pools.map((_, r) => this.call(r, { type: 'run', from })));
+      this.running.catch(() => {}); // a failure is reported to the step waiting on the queue
     }
-    const replies = await Promise.all(this.pools.map((_, r) => {
-      const [lo, hi] = microBatch(b.n, r, R);
-      const m: ReplicaRequest = { type: 'step', slot, lo, n: hi - lo, total: b.n, active, lr };
-      if (shared) return this.call(r, m);
-      const x = b.x.slice(lo * S, hi * S);
-      const t = b.targets.slice(lo * C, hi * C);
-      return this.call(r, { ...m, x, t }, [x.buffer, t.buffer]);
-    }));
-    const pred = new Int32Array(b.n);
-    let loss = 0;
-    replies.forEach((m, r) => {
-      if (m.type !== 'step') return;
-      loss += m.loss; // partial losses in rank order
-      pred.set(m.pred, microBatch(b.n, r, R)[0]);
-    });
-    return { loss, pred };
+    const slotLen = this.batch.length / 2;
+    const slot = (this.queue.posted + 1) & 1;
+    this.batch.set(b.x.subarray(0, b.n * S), slot * slotLen);
+    this.batch.set(b.targets.subarray(0, b.n * C), slot * slotLen + b.n * S);
+    const seq = this.queue.post({ kind: 'step', slot, total: b.n, active: Math.min(this.pools.length, b.n), lr });
+    return this.queue.wait(seq, b.n, () => this.failed);
+  }
+
+  /** End the replicas' run tasks (between epochs), so that they take other tasks again. */
+  private async stop(): Promise<void> {
+    if (!this.running) return;
+    this.queue.post({ kind: 'stop' });
+    const running = this.running;
+    this.running = undefined;
+    await running;
   }
 
   /** Replica 0's weights and optimizer state into model and optimizer (all replicas hold the same). */
   async pull(model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
+    await this.stop();
     const m = await this.call(0, { type: 'pull' });
     if (m.type !== 'pull') throw new Error('training replica 0 did not return its weights');
     let at = 0;
@@ -179,6 +184,7 @@ export class Replicas {
   }
 
   async close(): Promise<void> {
+    if (!this.failed) await this.stop().catch(() => {});
     await Promise.all(this.pools.map((p) => p.destroy()));
   }
 }
