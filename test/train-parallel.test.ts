@@ -12,7 +12,7 @@ import { trainTeacher } from '../src/train/teacher.js';
 import { trainStudent } from '../src/train/student.js';
 import { generate } from '../src/pipeline/generate.js';
 import { DEFAULT_RECIPE, type Recipe } from '../src/train/recipe.js';
-import { microBatch } from '../src/train/replicas.js';
+import { microBatch, Replicas } from '../src/train/replicas.js';
 import { fastBatchNorm } from '../src/train/sync-bn.js';
 import { plainConvolutions } from '../src/train/plain-conv.js';
 import { buildResNet } from '../src/model/zoo.js';
@@ -147,4 +147,25 @@ test('student with --train-workers 2: an interrupted run resumed gives the same 
   assert.deepEqual(b.history.map((m) => m.train_loss), a.history.slice(2).map((m) => m.train_loss));
   assert.deepEqual(await weights(path.join(cut, 'checkpoint')), await weights(path.join(full, 'checkpoint')));
   assert.deepEqual(await fs.readFile(path.join(cut, 'checkpoint', 'optimizer.bin')), await fs.readFile(path.join(full, 'checkpoint', 'optimizer.bin')));
+});
+
+test('a replica that dies mid-step fails the step and every later one, and close still returns', async () => {
+  await initBackend('wasm');
+  const model = buildResNet({ inputSize: 32, numClasses: 3, width: 8, depth: 1, stages: 2, seed: 4 });
+  const optimizer = tf.train.momentum(0.05, 0.9);
+  const reps = await Replicas.start({ model, optimizer, recipe: { ...recipe, batchSize: 8 }, n: 2, size: 32, numClasses: 3 });
+  const n = 8;
+  const batch = { x: new Float32Array(n * 32 * 32 * 3).map((_, i) => Math.sin(i)), targets: new Float32Array(n * 3).map((_, i) => (i % 3 === 0 ? 1 : 0)), labels: new Int32Array(n), n };
+  const ok = await reps.step(batch, 0.05);
+  assert.equal(ok.pred.length, n);
+  assert.ok(Number.isFinite(ok.loss));
+  const t0 = Date.now();
+  const outcome = reps.step(batch, 0.05).then(() => 'resolved', (e: Error) => e);
+  // Replica 1's thread ends while the step runs (as a crash or an out-of-memory kill would end it).
+  await (reps as unknown as { pools: { destroy(): Promise<void> }[] }).pools[1].destroy();
+  assert.ok((await outcome) instanceof Error, 'the step fails');
+  assert.ok(Date.now() - t0 < 5000, 'the failure is reported promptly, not after a hang');
+  await assert.rejects(reps.step(batch, 0.05));
+  await reps.close();
+  model.dispose();
 });
