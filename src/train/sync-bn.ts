@@ -35,15 +35,37 @@ function allSum(comm: BnComm | undefined, local: Float32Array): ArrayLike<number
   return comm ? comm.reduce.sum(local, comm.parties()) : local;
 }
 
-/** Per-channel mean of x viewed as [1, M, 1, C]: one pooling kernel (tf.sum over the leading axes transposes first; 4-5× slower on wasm). */
-function channelMean(x4: tf.Tensor4D, M: number): tf.Tensor {
-  return tf.avgPool(x4, [M, 1], 1, 'valid');
+// The kernels are called directly: the ops around them add a cast, reshapes and argument checks (~60
+// kernel calls a step); inside a custom gradient's forward and backward nothing is taped anyway.
+
+/** Per-channel mean of x (channels last) as [C]: one average pool per image, then the mean over images in JS. */
+function channelMean(x: tf.Tensor, C: number): Float32Array {
+  const x4 = x.rank === 4 ? x : x.reshape([1, x.size / C, 1, C]);
+  const [n, h, w] = x4.shape;
+  const m = tf.engine().runKernel('AvgPool', { x: x4 }, { filterSize: [h, w], strides: [1, 1], pad: 'valid' }) as tf.Tensor;
+  const v = m.dataSync() as Float32Array;
+  m.dispose();
+  if (x4 !== x) x4.dispose();
+  if (n === 1) return v;
+  const out = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += v[i * C + c];
+    out[c] = s / n;
+  }
+  return out;
 }
 
-/** x·scale + bias per channel as one kernel (a 1×1 depthwise convolution; mul + add with broadcasting are 2 full passes, 3-4× slower on wasm). */
+/** x·scale + bias per channel as one kernel: a 1×1 depthwise convolution (mul + add with broadcasting are two scalar passes on wasm). */
 function affine(x4: tf.Tensor4D, scale: Float32Array, bias?: Float32Array): tf.Tensor4D {
   const C = scale.length;
-  return tf.tidy(() => tf.fused.depthwiseConv2d({ x: x4, filter: tf.tensor4d(scale, [1, 1, C, 1]), strides: 1, pad: 'valid', bias: bias && tf.tensor1d(bias) }));
+  const filter = tf.tensor4d(scale, [1, 1, C, 1]);
+  const b = bias && tf.tensor1d(bias);
+  const y = tf.engine().runKernel('FusedDepthwiseConv2D', b ? { x: x4, filter, bias: b } : { x: x4, filter }, {
+    strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], activation: 'linear',
+  }) as tf.Tensor4D;
+  tf.dispose([filter, b!].filter(Boolean));
+  return y;
 }
 
 /** One BN layer's training op: (x, γ, β) → y, and the batch statistics for the moving averages. */
@@ -51,15 +73,17 @@ function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { m
   return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const C = x.shape[x.rank - 1]!;
     const M = x.size / C;
-    // Every per-channel step runs on x viewed as [1, M, 1, C] (any rank), so pooling and 1×1 depthwise
-    // kernels do the reductions and the affine maps; per-channel vectors are computed here in JS.
-    const x4 = x.reshape([1, M, 1, C]) as tf.Tensor4D;
+    // Pooling and 1×1 depthwise kernels do the reductions and the affine maps on x as a 4-D tensor (other
+    // ranks viewed as [1, M, 1, C]); per-channel vectors are computed here in JS.
+    const x4 = (x.rank === 4 ? x : x.reshape([1, M, 1, C])) as tf.Tensor4D;
     // This replica's mean and M2 = Σ(x − mean)² per channel, then every replica's, combined in rank order.
-    const meanLocal = channelMean(x4, M).dataSync() as Float32Array;
+    const meanLocal = channelMean(x4, C);
     const d = affine(x4, new Float32Array(C).fill(1), meanLocal.map((v) => -v));
     const local = new Float32Array(2 * C + 1);
     local.set(meanLocal, 0);
-    const m2 = tf.tidy(() => channelMean(tf.square(d), M).dataSync());
+    const sq = tf.square(d);
+    const m2 = channelMean(sq, C);
+    sq.dispose();
     for (let i = 0; i < C; i++) local[C + i] = m2[i] * M;
     local[2 * C] = M;
     const parts = comm ? comm.reduce.gather(local, comm.parties()) : [Float64Array.from(local)];
@@ -84,7 +108,8 @@ function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { m
     const b = beta.dataSync();
     // y = (d + shift)·rstd·γ + β = d·(rstd·γ) + (β + shift·rstd·γ)
     const scale = Float32Array.from({ length: C }, (_, i) => rstd[i] * g[i]);
-    const y = affine(d, scale, Float32Array.from({ length: C }, (_, i) => b[i] + shift[i] * scale[i])).reshape(x.shape);
+    const y4 = affine(d, scale, Float32Array.from({ length: C }, (_, i) => b[i] + shift[i] * scale[i]));
+    const y = x4 === x ? y4 : y4.reshape(x.shape);
     stats.mean = Float32Array.from(meanArr);
     stats.variance = varArr;
     // n, rstd, shift and γ·rstd stay in this closure for the backward pass: no read-back there.
@@ -93,10 +118,12 @@ function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { m
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [dc] = saved as [tf.Tensor4D];
-        const dy4 = dy.reshape([1, M, 1, C]) as tf.Tensor4D;
+        const dy4 = (dy.rank === 4 ? dy : dy.reshape([1, M, 1, C])) as tf.Tensor4D;
         // Local Σdy and Σdy·x̂ = rstd·(Σdy·d + shift·Σdy) are dβ and dγ; their sums over replicas give dx.
-        const s1 = channelMean(dy4, M).dataSync();
-        const s2 = tf.tidy(() => channelMean(tf.mul(dy4, dc), M).dataSync());
+        const s1 = channelMean(dy4, C);
+        const prod = tf.mul(dy4, dc);
+        const s2 = channelMean(prod, C);
+        prod.dispose();
         const sums = new Float32Array(2 * C);
         for (let i = 0; i < C; i++) {
           sums[i] = s1[i] * M;
@@ -109,7 +136,10 @@ function trainingBatchNorm(comm: BnComm | undefined, epsilon: number, stats: { m
         //    = dy·(γ·rstd) + d·(−γ·rstd²·S2/n) + (−γ·rstd·(S1/n + shift·rstd·S2/n))
         const kd = Float32Array.from({ length: C }, (_, i) => -scale[i] * rstd[i] * S[C + i] / n);
         const k0 = Float32Array.from({ length: C }, (_, i) => -scale[i] * (S[i] / n + shift[i] * rstd[i] * S[C + i] / n));
-        const dx = tf.tidy(() => tf.add(affine(dy4, scale, k0), affine(dc, kd)).reshape(x.shape));
+        const dx = tf.tidy(() => {
+          const sum = tf.add(affine(dy4, scale, k0), affine(dc, kd));
+          return sum.rank === dy.rank ? sum : sum.reshape(dy.shape);
+        });
         return [dx, dgamma, dbeta];
       },
     };
