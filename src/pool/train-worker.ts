@@ -25,8 +25,10 @@ type Handler = (m: ReplicaRequest) => Promise<ReplicaReply>;
 async function start(): Promise<Handler> {
   await initBackend('wasm');
   const model = await tf.loadLayersModel(tf.io.fromMemory(init.artifacts));
+  // tfjs's optimizer only for Adam; SGD with momentum runs on a flat weight copy (below).
+  const adam = init.recipe.optimizer === 'adam';
   const opt = makeOptimizer(init.recipe);
-  if (init.optimizer) {
+  if (adam && init.optimizer) {
     const map = tf.io.decodeWeights(init.optimizer.data, init.optimizer.specs);
     await opt.setWeights(init.optimizer.specs.map((s) => ({ name: s.name, tensor: map[s.name] })));
   }
@@ -45,7 +47,7 @@ async function start(): Promise<Handler> {
   const sizes = vars.map((v) => v.size);
   // SGD with momentum runs on a flat copy of the weights (src/train/momentum.ts, the same bits as
   // tf.train.momentum); Adam stays on tfjs's optimizer.
-  const flat = init.recipe.optimizer === 'adam' ? undefined : new Float32Array(init.params);
+  const flat = adam ? undefined : new Float32Array(init.params);
   let state: MomentumState | undefined;
   if (flat) {
     let at = 0;
