@@ -1,7 +1,7 @@
 // Decode a list of records into memory at the working size (small fine-grained sets fit easily:
 // 10k images at 64 px are 120 MB).
 import type { DatasetRecord } from '../data/types.js';
-import { decodeRgb, DEFAULT_FIT, type Fit } from '../image/decode.js';
+import { chosenFit, decodeRgb, type Fit } from '../image/decode.js';
 import { mapLimit } from '../util/limit.js';
 
 export interface ImageSet {
@@ -14,7 +14,7 @@ export interface ImageSet {
 export async function loadImageSet(records: DatasetRecord[], size: number, o: { fit?: Fit; onProgress?: (done: number) => void } = {}): Promise<ImageSet> {
   let done = 0;
   const images = await mapLimit(records, 8, async (r) => {
-    const img = await decodeRgb(r.path, size, o.fit ?? DEFAULT_FIT);
+    const img = await decodeRgb(r.path, size, chosenFit(o.fit, undefined));
     o.onProgress?.(++done);
     return img.data;
   });

@@ -6,7 +6,7 @@ import { splitRecords } from '../data/index.js';
 import { buildResNet, DEFAULT_RESNET } from '../model/zoo.js';
 import { DEFAULT_PREPROCESS, saveModel } from '../model/io.js';
 import { loadImageSet } from './images.js';
-import { DEFAULT_FIT, type Fit } from '../image/decode.js';
+import { chosenFit, type Fit } from '../image/decode.js';
 import { evaluate } from './evaluate.js';
 import { cleanSource } from './clean-source.js';
 import { trainLoop, type EpochMetrics } from './loop.js';
@@ -57,7 +57,7 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
   if (existing.includes('model.json')) throw new UserError(`--out ${o.out} already holds a model; choose another directory or delete it`);
   const t0 = Date.now();
-  const fit = o.fit ?? DEFAULT_FIT;
+  const fit = chosenFit(o.fit, undefined);
   const trainSet = await loadImageSet(trainRecs, o.size, { fit });
   const testSet = await loadImageSet(test, o.size, { fit });
   log(`data: ${trainRecs.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
