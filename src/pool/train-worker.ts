@@ -10,7 +10,7 @@ import { stepLoss } from '../train/loss.js';
 import { fastBatchNorm } from '../train/sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
-import { AllReduce, CTL_ABORT } from '../util/barrier.js';
+import { abortAll, AllReduce } from '../util/barrier.js';
 import { StepInbox } from '../util/step-queue.js';
 import { momentumFromWeights, momentumStep, momentumToWeights, type MomentumState } from '../train/momentum.js';
 import { microBatch, type ReplicaInit, type ReplicaReply, type ReplicaRequest } from '../train/replicas.js';
@@ -180,8 +180,7 @@ async function start(): Promise<Handler> {
       if (m.type === 'ping') return { type: 'ready' };
       return await pull();
     } catch (e) {
-      Atomics.store(ctl, CTL_ABORT, 1); // release the other replicas from their barriers and the queue
-      for (const at of [2, 4]) Atomics.notify(ctl, at);
+      abortAll(ctl); // release the other replicas from their barriers and the queue
       Atomics.notify(new Int32Array(init.queue.ints), 0);
       throw e;
     }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { workerUrl } from '../pool/pools.js';
 import type { Recipe } from './recipe.js';
 import type { Batch } from './loop.js';
-import { CTL_ABORT } from '../util/barrier.js';
+import { abortAll } from '../util/barrier.js';
 import { queueBuffers, StepQueue, type QueueBuffers } from '../util/step-queue.js';
 
 export interface ReplicaInit {
@@ -82,16 +82,15 @@ export class Replicas {
   /** A replica failed: release the others from their barriers and fail every later call. */
   private fail(e: Error): never {
     this.failed ??= e;
-    Atomics.store(this.ctl, CTL_ABORT, 1);
-    for (const at of [2, 4]) Atomics.notify(this.ctl, at);
+    abortAll(this.ctl);
     this.queue.wake();
     throw this.failed;
   }
 
-  private async call(r: number, m: ReplicaRequest, transferList: ArrayBuffer[] = []): Promise<ReplicaReply> {
+  private async call(r: number, m: ReplicaRequest): Promise<ReplicaReply> {
     if (this.failed) throw this.failed;
     try {
-      return (await this.pools[r].run(m, { transferList })) as ReplicaReply;
+      return (await this.pools[r].run(m)) as ReplicaReply;
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     }

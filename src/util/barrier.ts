@@ -9,10 +9,29 @@ export class AbortedError extends Error {}
 
 const SPIN = 200_000;
 
+/** Fail every replica: set the abort word and wake whoever sleeps on a control word. */
+export function abortAll(ctl: Int32Array): void {
+  Atomics.store(ctl, CTL_ABORT, 1);
+  for (let i = 0; i < ctl.length; i++) Atomics.notify(ctl, i);
+}
+
 /**
- * Wait until `parties` replicas have arrived at barrier `at` (words at, at+1 of ctl). Polls the abort
- * word once a second so a failed replica cannot leave the others waiting forever.
+ * Block this thread until words[index] satisfies `ready`. Spins briefly first: replicas arrive within
+ * microseconds of each other, and a futex sleep and wake-up costs far more than that (it cost ~20 ms a step
+ * over BatchNorm's 27 barriers). Then sleeps, polling ctl's abort word once a second so a failed replica
+ * cannot leave the others waiting forever.
  */
+export function waitUntil(words: Int32Array, index: number, ready: (v: number) => boolean, ctl: Int32Array): void {
+  for (let i = 0; i < SPIN; i++) if (ready(Atomics.load(words, index))) return;
+  for (;;) {
+    const v = Atomics.load(words, index);
+    if (ready(v)) return;
+    if (Atomics.load(ctl, CTL_ABORT)) throw new AbortedError('another training replica failed');
+    Atomics.wait(words, index, v, 1000);
+  }
+}
+
+/** Wait until `parties` replicas have arrived at barrier `at` (words at, at+1 of ctl). */
 export function barrier(ctl: Int32Array, at: number, parties: number): void {
   if (parties <= 1) return;
   const gen = Atomics.load(ctl, at + 1);
@@ -22,13 +41,7 @@ export function barrier(ctl: Int32Array, at: number, parties: number): void {
     Atomics.notify(ctl, at + 1);
     return;
   }
-  // Spin briefly first: the replicas arrive within microseconds of each other, and a futex sleep and
-  // wake-up costs far more than that (it cost ~20 ms a step over BatchNorm's 27 barriers).
-  for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, at + 1) !== gen) return;
-  while (Atomics.load(ctl, at + 1) === gen) {
-    if (Atomics.load(ctl, CTL_ABORT)) throw new AbortedError('another training replica failed');
-    Atomics.wait(ctl, at + 1, gen, 1000);
-  }
+  waitUntil(ctl, at + 1, (v) => v !== gen, ctl);
 }
 
 /**

@@ -3,7 +3,7 @@
 // runs them in order and reports each one done with its partial loss and its rows' predictions. A replica
 // picks the next command up the moment it is posted, without a message round trip through either event
 // loop, so both start a step within microseconds of each other.
-import { CTL_ABORT, AbortedError } from './barrier.js';
+import { waitUntil } from './barrier.js';
 
 /** Commands in flight at most (loop.ts posts step b+1, then waits for step b). */
 export const QUEUE_DEPTH = 2;
@@ -17,7 +17,6 @@ const FIELDS = 5; // kind, slot, total, active, lr
 // Atomics.waitAsync (Node ≥ 16) is not in TypeScript's ES2022 lib.
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-const SPIN = 200_000;
 
 export interface QueueBuffers { ints: SharedArrayBuffer; floats: SharedArrayBuffer; ranks: number; maxRows: number }
 
@@ -97,13 +96,7 @@ export class StepInbox extends Views {
   /** The next command (blocks this thread until it is posted; throws if another replica failed). */
   next(): { seq: number; c: Command } {
     const seq = ++this.seen;
-    for (let i = 0; i < SPIN && Atomics.load(this.head, 0) < seq; i++);
-    for (;;) {
-      const v = Atomics.load(this.head, 0);
-      if (v >= seq) break;
-      if (Atomics.load(this.ctl, CTL_ABORT)) throw new AbortedError('another training replica failed');
-      Atomics.wait(this.head, 0, v, 1000);
-    }
+    waitUntil(this.head, 0, (v) => v >= seq, this.ctl);
     const at = (seq % QUEUE_DEPTH) * FIELDS;
     const d = this.desc.subarray(at, at + FIELDS);
     const c: Command = d[0] === 1 ? { kind: 'step', slot: d[1], total: d[2], active: d[3], lr: d[4] } : { kind: 'stop' };
