@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.js';
-import { momentumFromWeights, momentumStep, momentumToWeights } from '../src/train/momentum.js';
+import { momentumFromWeights, momentumStep, momentumStepSummed, momentumToWeights } from '../src/train/momentum.js';
 import { Rng } from '../src/util/rng.js';
 
 test('momentumStep gives tf.train.momentum\'s bits, and its state is tfjs\'s optimizer weights', async () => {
@@ -41,4 +41,38 @@ test('momentumStep gives tf.train.momentum\'s bits, and its state is tfjs\'s opt
   assert.equal(again.iter, 4);
   assert.deepEqual(again.acc, state.acc);
   assert.throws(() => momentumFromWeights(theirs.slice(0, 2).map((w) => ({ name: w.name, values: w.tensor.dataSync() as Float32Array, shape: w.tensor.shape })), vars.map((v) => v.name), sizes), /1 momentum slots for 3 weights/);
+});
+
+test('momentumStepSummed: the rows\' sum, weight decay, gradient factors and the step in one pass, the same bits as one after another', () => {
+  const rng = new Rng(12, 'summed');
+  const sizes = [7, 3, 11];
+  const n = sizes.reduce((a, b) => a + b, 0);
+  const segments = [{ size: 7, decay: 5e-4, scale: 1 }, { size: 3, decay: 0, scale: 0.1 }, { size: 11, decay: 1e-3, scale: 0.5 }];
+  const w1 = Float32Array.from({ length: n }, () => rng.normal());
+  const w2 = w1.slice();
+  const s1 = momentumFromWeights([], ['a', 'b', 'c'], sizes);
+  const s2 = momentumFromWeights([], ['a', 'b', 'c'], sizes);
+  for (const lr of [0.1, 0.02, 0.2]) {
+    const rows = [0, 1, 2].map(() => Float32Array.from({ length: n }, () => rng.normal()));
+    // One after another, as the replicas did before: a float32 all-reduce, decay, factor, step.
+    const g = new Float32Array(n);
+    for (const r of rows) for (let i = 0; i < n; i++) g[i] += r[i];
+    let at = 0;
+    let l2 = 0;
+    for (const seg of segments) {
+      for (let i = at; i < at + seg.size; i++) {
+        if (seg.decay) {
+          g[i] += seg.decay * w1[i];
+          l2 += w1[i] * w1[i];
+        }
+        g[i] *= seg.scale;
+      }
+      at += seg.size;
+    }
+    momentumStep(w1, s1, g, lr, 0.9);
+    assert.equal(momentumStepSummed(w2, s2, rows, segments, lr, 0.9), l2, 'Σw² of the decayed weights');
+  }
+  assert.deepEqual(w2, w1);
+  assert.deepEqual(s2.acc, s1.acc);
+  assert.equal(s2.iter, 3);
 });

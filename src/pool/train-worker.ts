@@ -10,9 +10,10 @@ import { stepLoss } from '../train/loss.js';
 import { fastBatchNorm } from '../train/sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
+import { deferConvFilterGradients, DeferredFilterGradients } from '../train/deferred-grads.js';
 import { abortAll, AllReduce } from '../util/barrier.js';
 import { StepInbox } from '../util/step-queue.js';
-import { momentumFromWeights, momentumStep, momentumToWeights, type MomentumState } from '../train/momentum.js';
+import { momentumFromWeights, momentumStepSummed, momentumToWeights, type MomentumState, type Segment } from '../train/momentum.js';
 import { microBatch, type ReplicaInit, type ReplicaReply, type ReplicaRequest } from '../train/replicas.js';
 
 // One replica per single-thread piscina pool (src/train/replicas.ts): the pool's workerData is the
@@ -37,9 +38,16 @@ async function start(): Promise<Handler> {
   let parties = init.ranks;
   fastBatchNorm(model, init.ranks > 1 ? { reduce: bn, parties: () => parties } : undefined);
   plainConvolutions(model);
+  // With others to wait for, convolution weight gradients fill the waits at BatchNorm's backward barriers.
+  const deferred = new DeferredFilterGradients();
+  if (init.ranks > 1) {
+    deferConvFilterGradients(deferred);
+    bn.idle = () => deferred.runOne();
+  }
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   // Which weights take weight decay (the kernels, as stepLoss decays them in process).
   const decayed = model.trainableWeights.map((w) => /kernel/.test(w.name));
+  const segments: Segment[] = vars.map((v, i) => ({ size: v.size, decay: decayed[i] ? init.recipe.weightDecay : 0, scale: init.gradScales?.[i] ?? 1 }));
   const local = new Float32Array(init.params);
   const sum = new Float32Array(init.params);
   const names = vars.map((v) => v.name);
@@ -78,51 +86,37 @@ async function start(): Promise<Handler> {
       const x = tf.tensor4d(xs, [m.n, init.size, init.size, 3]);
       const t = tf.tensor2d(ts, [m.n, C]);
       let predT: tf.Tensor | undefined;
-      const { value, grads: g } = tf.variableGrads(() => {
-        const r = stepLoss(model, x, t, m.total, [], 0);
-        predT = r.pred;
-        return r.loss;
-      }, vars);
+      deferred.active = init.ranks > 1;
+      let value: tf.Scalar;
+      let g: tf.NamedTensorMap;
+      try {
+        ({ value, grads: g } = tf.variableGrads(() => {
+          const r = stepLoss(model, x, t, m.total, [], 0);
+          predT = r.pred;
+          return r.loss;
+        }, vars));
+      } finally {
+        deferred.active = false;
+      }
       loss = value.dataSync()[0];
       pred = Int32Array.from(predT!.dataSync());
       let off = 0;
       for (const v of vars) {
-        local.set(g[v.name].dataSync(), off);
+        const gv = deferred.resolve(g[v.name]);
+        local.set(gv.dataSync(), off);
+        if (gv !== g[v.name]) gv.dispose();
         off += v.size;
       }
+      deferred.end();
       tf.dispose([x, t, value, predT!, ...Object.values(g)]);
     } else {
       local.fill(0); // no rows this step: a zero gradient, but still one apply, so the replicas stay equal
     }
-    grads.sum(local, init.ranks, sum);
-    // Weight decay, d(½·wd·Σw²)/dw = wd·w, added to the summed gradient by every replica alike (the weights
-    // are the same bits everywhere). Inside rank 0's backward pass it made rank 0 the slowest at every barrier.
     const wd = init.recipe.weightDecay;
-    if (wd > 0) {
-      let at = 0;
-      let l2 = 0;
-      vars.forEach((v, i) => {
-        if (decayed[i]) {
-          const w = flat ? flat.subarray(at, at + v.size) : (v.dataSync() as Float32Array);
-          for (let j = 0; j < w.length; j++) {
-            sum[at + j] += wd * w[j];
-            l2 += w[j] * w[j];
-          }
-        }
-        at += v.size;
-      });
-      if (init.rank === 0) loss += 0.5 * wd * l2;
-    }
-    if (init.gradScales) {
-      let at = 0;
-      vars.forEach((v, i) => {
-        const k = init.gradScales![i];
-        if (k !== 1) for (let j = at; j < at + v.size; j++) sum[j] *= k;
-        at += v.size;
-      });
-    }
     if (flat && state) {
-      momentumStep(flat, state, sum, m.lr, init.recipe.momentum);
+      // Sum of the replicas' gradients, weight decay, the backbone factor and the momentum step in one pass.
+      const l2 = momentumStepSummed(flat, state, grads.rows(local, init.ranks), segments, m.lr, init.recipe.momentum);
+      if (init.rank === 0 && wd > 0) loss += 0.5 * wd * l2;
       let off = 0;
       for (const v of vars) {
         const t = tf.tensor(flat.subarray(off, off + v.size), v.shape);
@@ -131,6 +125,32 @@ async function start(): Promise<Handler> {
         off += v.size;
       }
     } else {
+      grads.sum(local, init.ranks, sum);
+      // Weight decay, d(½·wd·Σw²)/dw = wd·w, added to the summed gradient by every replica alike (the weights
+      // are the same bits everywhere). Inside rank 0's backward pass it made rank 0 the slowest at every barrier.
+      if (wd > 0) {
+        let at = 0;
+        let l2 = 0;
+        vars.forEach((v, i) => {
+          if (decayed[i]) {
+            const w = v.dataSync() as Float32Array;
+            for (let j = 0; j < w.length; j++) {
+              sum[at + j] += wd * w[j];
+              l2 += w[j] * w[j];
+            }
+          }
+          at += v.size;
+        });
+        if (init.rank === 0) loss += 0.5 * wd * l2;
+      }
+      if (init.gradScales) {
+        let at = 0;
+        vars.forEach((v, i) => {
+          const k = init.gradScales![i];
+          if (k !== 1) for (let j = at; j < at + v.size; j++) sum[j] *= k;
+          at += v.size;
+        });
+      }
       setLr(opt, m.lr);
       let off = 0;
       const named = vars.map((v) => {

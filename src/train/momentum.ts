@@ -17,16 +17,45 @@ export interface MomentumState {
 
 /** w ← w − lr·(m·acc + g) with tfjs's float32 rounding; acc updated in place. */
 export function momentumStep(w: Float32Array, s: MomentumState, g: Float32Array, lr: number, momentum: number): void {
+  momentumStepSummed(w, s, [g], [{ size: w.length, decay: 0, scale: 1 }], lr, momentum);
+}
+
+/** A weight's stretch of the flat vector: its length, weight decay factor (0: none) and gradient factor. */
+export interface Segment { size: number; decay: number; scale: number }
+
+/**
+ * The replicas' whole update in one pass: g = rows[0] + rows[1] + … (each sum rounded to float32, in row
+ * order), g += decay·w, g *= scale, then the momentum step, per weight segment. The same bits as those
+ * four passes one after another (two of them were 0.5 ms each a step). Returns Σw² over the decayed
+ * segments, before the step.
+ */
+export function momentumStepSummed(w: Float32Array, s: MomentumState, rows: Float32Array[], segments: Segment[], lr: number, momentum: number): number {
   const m = Math.fround(momentum);
   const c = Math.fround(-lr);
   const acc = s.acc;
-  for (let i = 0; i < w.length; i++) {
-    const a = Math.fround(Math.fround(m * acc[i]) + g[i]);
-    acc[i] = a;
-    w[i] = Math.fround(Math.fround(c * a) + w[i]);
+  const first = rows[0];
+  let l2 = 0;
+  let at = 0;
+  for (const seg of segments) {
+    const end = at + seg.size;
+    for (let i = at; i < end; i++) {
+      let g = first[i];
+      for (let r = 1; r < rows.length; r++) g = Math.fround(g + rows[r][i]);
+      const wi = w[i];
+      if (seg.decay) {
+        g = Math.fround(g + seg.decay * wi);
+        l2 += wi * wi;
+      }
+      if (seg.scale !== 1) g = Math.fround(g * seg.scale);
+      const a = Math.fround(Math.fround(m * acc[i]) + g);
+      acc[i] = a;
+      w[i] = Math.fround(Math.fround(c * a) + wi);
+    }
+    at = end;
   }
   s.iter++;
   s.started = true;
+  return l2;
 }
 
 export interface NamedValues { name: string; values: Float32Array | Int32Array; shape: number[] }

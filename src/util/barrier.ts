@@ -19,9 +19,11 @@ export function abortAll(ctl: Int32Array): void {
  * Block this thread until words[index] satisfies `ready`. Spins briefly first: replicas arrive within
  * microseconds of each other, and a futex sleep and wake-up costs far more than that (it cost ~20 ms a step
  * over BatchNorm's 27 barriers). Then sleeps, polling ctl's abort word once a second so a failed replica
- * cannot leave the others waiting forever.
+ * cannot leave the others waiting forever. `idle`, when given, is work to do first while not ready (it
+ * returns false when none is left).
  */
-export function waitUntil(words: Int32Array, index: number, ready: (v: number) => boolean, ctl: Int32Array): void {
+export function waitUntil(words: Int32Array, index: number, ready: (v: number) => boolean, ctl: Int32Array, idle?: () => boolean): void {
+  if (idle) while (!ready(Atomics.load(words, index)) && idle());
   for (let i = 0; i < SPIN; i++) if (ready(Atomics.load(words, index))) return;
   for (;;) {
     const v = Atomics.load(words, index);
@@ -32,7 +34,7 @@ export function waitUntil(words: Int32Array, index: number, ready: (v: number) =
 }
 
 /** Wait until `parties` replicas have arrived at barrier `at` (words at, at+1 of ctl). */
-export function barrier(ctl: Int32Array, at: number, parties: number): void {
+export function barrier(ctl: Int32Array, at: number, parties: number, idle?: () => boolean): void {
   if (parties <= 1) return;
   const gen = Atomics.load(ctl, at + 1);
   if (Atomics.add(ctl, at, 1) === parties - 1) {
@@ -41,7 +43,7 @@ export function barrier(ctl: Int32Array, at: number, parties: number): void {
     Atomics.notify(ctl, at + 1);
     return;
   }
-  waitUntil(ctl, at + 1, (v) => v !== gen, ctl);
+  waitUntil(ctl, at + 1, (v) => v !== gen, ctl, idle);
 }
 
 /**
@@ -50,6 +52,8 @@ export function barrier(ctl: Int32Array, at: number, parties: number): void {
  */
 export class AllReduce {
   private calls = 0;
+  /** Work this rank does while it waits for the others (returns false when none is left). */
+  idle?: () => boolean;
   constructor(
     private readonly slab: Float32Array,
     private readonly ctl: Int32Array,
@@ -66,28 +70,29 @@ export class AllReduce {
     this.calls = 0;
   }
 
-  /** Every rank's values (ranks 0..parties−1), row r = rank r's: an all-gather through the same slab. */
-  gather(local: ArrayLike<number>, parties: number): Float64Array[] {
-    const n = local.length;
-    if (n > this.len) throw new Error(`all-gather of ${n} values exceeds the slab's ${this.len}`);
-    const base = (this.calls++ & 1) * this.ranks * this.len;
-    this.slab.set(local, base + this.rank * this.len);
-    barrier(this.ctl, this.at, parties);
-    return Array.from({ length: parties }, (_, r) => Float64Array.from(this.slab.subarray(base + r * this.len, base + r * this.len + n)));
-  }
-
-  /** Sum over ranks 0..parties−1 (parties ≤ ranks; ranks ≥ parties take no part), in rank order. */
-  sum(local: ArrayLike<number>, parties: number, out: Float32Array | Float64Array = new Float64Array(local.length)): Float32Array | Float64Array {
+  /**
+   * Every rank's values (ranks 0..parties−1), row r = rank r's, as views of the slab: an all-gather. The
+   * views hold until this rank's next call (then another rank may pass that call's barrier and write).
+   */
+  rows(local: ArrayLike<number>, parties: number): Float32Array[] {
     const n = local.length;
     if (n > this.len) throw new Error(`all-reduce of ${n} values exceeds the slab's ${this.len}`);
     const base = (this.calls++ & 1) * this.ranks * this.len;
     this.slab.set(local, base + this.rank * this.len);
-    barrier(this.ctl, this.at, parties);
+    barrier(this.ctl, this.at, parties, this.idle);
+    return Array.from({ length: parties }, (_, r) => this.slab.subarray(base + r * this.len, base + r * this.len + n));
+  }
+
+  /** Every rank's values (as rows), copied. */
+  gather(local: ArrayLike<number>, parties: number): Float64Array[] {
+    return this.rows(local, parties).map((row) => Float64Array.from(row));
+  }
+
+  /** Sum over ranks 0..parties−1 (parties ≤ ranks; ranks ≥ parties take no part), in rank order. */
+  sum(local: ArrayLike<number>, parties: number, out: Float32Array | Float64Array = new Float64Array(local.length)): Float32Array | Float64Array {
+    const rows = this.rows(local, parties);
     out.fill(0);
-    for (let r = 0; r < parties; r++) {
-      const off = base + r * this.len;
-      for (let i = 0; i < n; i++) out[i] += this.slab[off + i];
-    }
+    for (const row of rows) for (let i = 0; i < row.length; i++) out[i] += row[i];
     return out;
   }
 }
