@@ -10,7 +10,6 @@ import { stepLoss } from '../train/loss.js';
 import { fastBatchNorm } from '../train/sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
-import { deferConvFilterGradients, DeferredFilterGradients } from '../train/deferred-grads.js';
 import { abortAll, AllReduce } from '../util/barrier.js';
 import { StepInbox } from '../util/step-queue.js';
 import { momentumFromWeights, momentumStepSummed, momentumToWeights, type MomentumState, type Segment } from '../train/momentum.js';
@@ -38,12 +37,6 @@ async function start(): Promise<Handler> {
   let parties = init.ranks;
   fastBatchNorm(model, init.ranks > 1 ? { reduce: bn, parties: () => parties } : undefined);
   plainConvolutions(model);
-  // With others to wait for, convolution weight gradients fill the waits at BatchNorm's backward barriers.
-  const deferred = new DeferredFilterGradients();
-  if (init.ranks > 1) {
-    deferConvFilterGradients(deferred);
-    bn.idle = () => deferred.runOne();
-  }
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   // Which weights take weight decay (the kernels, as stepLoss decays them in process).
   const decayed = model.trainableWeights.map((w) => /kernel/.test(w.name));
@@ -86,28 +79,18 @@ async function start(): Promise<Handler> {
       const x = tf.tensor4d(xs, [m.n, init.size, init.size, 3]);
       const t = tf.tensor2d(ts, [m.n, C]);
       let predT: tf.Tensor | undefined;
-      deferred.active = init.ranks > 1;
-      let value: tf.Scalar;
-      let g: tf.NamedTensorMap;
-      try {
-        ({ value, grads: g } = tf.variableGrads(() => {
-          const r = stepLoss(model, x, t, m.total, [], 0);
-          predT = r.pred;
-          return r.loss;
-        }, vars));
-      } finally {
-        deferred.active = false;
-      }
+      const { value, grads: g } = tf.variableGrads(() => {
+        const r = stepLoss(model, x, t, m.total, [], 0);
+        predT = r.pred;
+        return r.loss;
+      }, vars);
       loss = value.dataSync()[0];
       pred = Int32Array.from(predT!.dataSync());
       let off = 0;
       for (const v of vars) {
-        const gv = deferred.resolve(g[v.name]);
-        local.set(gv.dataSync(), off);
-        if (gv !== g[v.name]) gv.dispose();
+        local.set(g[v.name].dataSync(), off);
         off += v.size;
       }
-      deferred.end();
       tf.dispose([x, t, value, predT!, ...Object.values(g)]);
     } else {
       local.fill(0); // no rows this step: a zero gradient, but still one apply, so the replicas stay equal

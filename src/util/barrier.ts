@@ -19,11 +19,9 @@ export function abortAll(ctl: Int32Array): void {
  * Block this thread until words[index] satisfies `ready`. Spins briefly first: replicas arrive within
  * microseconds of each other, and a futex sleep and wake-up costs far more than that (it cost ~20 ms a step
  * over BatchNorm's 27 barriers). Then sleeps, polling ctl's abort word once a second so a failed replica
- * cannot leave the others waiting forever. `idle`, when given, is work to do first while not ready (it
- * returns false when none is left).
+ * cannot leave the others waiting forever.
  */
-export function waitUntil(words: Int32Array, index: number, ready: (v: number) => boolean, ctl: Int32Array, idle?: () => boolean): void {
-  if (idle) while (!ready(Atomics.load(words, index)) && idle());
+export function waitUntil(words: Int32Array, index: number, ready: (v: number) => boolean, ctl: Int32Array): void {
   for (let i = 0; i < SPIN; i++) if (ready(Atomics.load(words, index))) return;
   for (;;) {
     const v = Atomics.load(words, index);
@@ -34,7 +32,7 @@ export function waitUntil(words: Int32Array, index: number, ready: (v: number) =
 }
 
 /** Wait until `parties` replicas have arrived at barrier `at` (words at, at+1 of ctl). */
-export function barrier(ctl: Int32Array, at: number, parties: number, idle?: () => boolean): void {
+export function barrier(ctl: Int32Array, at: number, parties: number): void {
   if (parties <= 1) return;
   const gen = Atomics.load(ctl, at + 1);
   if (Atomics.add(ctl, at, 1) === parties - 1) {
@@ -43,7 +41,7 @@ export function barrier(ctl: Int32Array, at: number, parties: number, idle?: () 
     Atomics.notify(ctl, at + 1);
     return;
   }
-  waitUntil(ctl, at + 1, (v) => v !== gen, ctl, idle);
+  waitUntil(ctl, at + 1, (v) => v !== gen, ctl);
 }
 
 /**
@@ -52,8 +50,6 @@ export function barrier(ctl: Int32Array, at: number, parties: number, idle?: () 
  */
 export class AllReduce {
   private calls = 0;
-  /** Work this rank does while it waits for the others (returns false when none is left). */
-  idle?: () => boolean;
   constructor(
     private readonly slab: Float32Array,
     private readonly ctl: Int32Array,
@@ -79,7 +75,7 @@ export class AllReduce {
     if (n > this.len) throw new Error(`all-reduce of ${n} values exceeds the slab's ${this.len}`);
     const base = (this.calls++ & 1) * this.ranks * this.len;
     this.slab.set(local, base + this.rank * this.len);
-    barrier(this.ctl, this.at, parties, this.idle);
+    barrier(this.ctl, this.at, parties);
     return Array.from({ length: parties }, (_, r) => this.slab.subarray(base + r * this.len, base + r * this.len + n));
   }
 
