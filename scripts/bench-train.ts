@@ -4,8 +4,10 @@
 // measured in the same run (scripts/bench_train_torch.py). An epoch is 32 batches by default, the
 // synthetic benchmark's (`snapmix synth --classes 10`: 1,000 training images): every epoch ends with the
 // replicas handing their weights back for evaluation, and much shorter epochs than any real dataset's
-// weigh that hand-over (and the noise of single slow steps) more than training ever does.
-// Usage: npx tsx scripts/bench-train.ts [--size 64] [--batch 32] [--batches 32] [--repeats 5] [--workers 1,2]
+// weigh that hand-over (and the noise of single slow steps) more than training ever does. The worker counts
+// are measured in alternating rounds (1, 2, 1, 2, …): this VM's speed drifts by 10–20% over minutes, and a
+// drift that fell on one count's only block of epochs moved the ratio between the two as much.
+// Usage: npx tsx scripts/bench-train.ts [--size 64] [--batch 32] [--batches 32] [--rounds 3] [--repeats 3] [--workers 1,2]
 //        [--profile [--stock]]  (tf.profile of one in-process step: per-kernel time, largest first)
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +28,8 @@ const { values } = parseArgs({
     size: { type: 'string', default: '64' },
     batch: { type: 'string', default: '32' },
     batches: { type: 'string', default: '32' },
-    repeats: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '3' },
     classes: { type: 'string', default: '10' },
     workers: { type: 'string', default: '1,2' },
     profile: { type: 'boolean', default: false },
@@ -36,13 +39,14 @@ const { values } = parseArgs({
 const size = Number(values.size);
 const batch = Number(values.batch);
 const batches = Number(values.batches);
+const rounds = Number(values.rounds);
 const repeats = Number(values.repeats);
 const classes = Number(values.classes);
 
 // The anchor, measured now on this machine: the same architecture written out in PyTorch
 // (scripts/bench_train_torch.py; python3 with torch, Debian: apt-get install python3-torch).
 const here = path.dirname(fileURLToPath(import.meta.url));
-const pyArgs = [path.join(here, 'bench_train_torch.py'), '--size', String(size), '--batch', String(batch), '--classes', String(classes), '--repeats', String(Math.max(3, repeats))];
+const pyArgs = [path.join(here, 'bench_train_torch.py'), '--size', String(size), '--batch', String(batch), '--classes', String(classes), '--repeats', String(Math.max(5, repeats))];
 let py = spawnSync('python3', pyArgs, { encoding: 'utf8' });
 if (py.status !== 0) py = spawnSync('/usr/bin/python3', pyArgs, { encoding: 'utf8' });
 if (py.status !== 0) {
@@ -57,7 +61,7 @@ console.log(machineLine());
 console.log(backendLine(info));
 const probe = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
 console.log(`model: zoo resnet width ${DEFAULT_RESNET.width} depth ${DEFAULT_RESNET.depth} stages ${DEFAULT_RESNET.stages} (${probe.countParams()} params); input ${size}x${size}x3; batch ${batch}; ${classes} classes; SGD momentum`);
-console.log(`method: trainLoop epochs of ${batches} batches (the first epoch is warm-up), ${repeats} timed epochs; images/s = images / epoch time; median reported`);
+console.log(`method: trainLoop epochs of ${batches} batches; ${rounds} rounds alternating the worker counts, each a fresh model with a warm-up epoch and ${repeats} timed epochs; images/s = images / epoch time; median of all ${rounds * repeats} timed epochs reported`);
 probe.dispose();
 
 const x = new Float32Array(batch * size * size * 3).map((_, i) => Math.sin(i * 12.9898) * 2);
@@ -74,7 +78,9 @@ const source: BatchSource = {
   },
 };
 
-async function measure(trainWorkers: number): Promise<number> {
+interface Run { rates: number[]; busy: number }
+
+async function measure(trainWorkers: number): Promise<Run> {
   const model = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
   const rates: number[] = [];
   let cpu0 = process.cpuUsage();
@@ -97,10 +103,10 @@ async function measure(trainWorkers: number): Promise<number> {
     },
   });
   model.dispose();
-  const r = median(rates);
-  console.log(`train, ${trainWorkers === 1 ? '--train-workers 1 (in process, 1 thread)' : `--train-workers ${trainWorkers}`}: ${r.toFixed(1)} images/s (median of ${repeats}; min ${Math.min(...rates).toFixed(1)}, max ${Math.max(...rates).toFixed(1)}); cores kept busy ${busy.toFixed(2)} of ${os.availableParallelism()}`);
-  return r;
+  return { rates, busy };
 }
+
+const label = (w: number) => (w === 1 ? '--train-workers 1 (in process, 1 thread)' : `--train-workers ${w}`);
 
 if (values.profile) {
   // Per-kernel time of one in-process training step (tf.profile), largest first: with the training
@@ -123,8 +129,22 @@ if (values.profile) {
   for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(1)}%`);
 }
 
+const workerCounts = values.workers.split(',').map(Number);
+const runs = new Map<number, Run[]>(workerCounts.map((w) => [w, []]));
+for (let r = 1; r <= rounds; r++) {
+  for (const w of workerCounts) {
+    const run = await measure(w);
+    runs.get(w)!.push(run);
+    console.log(`round ${r}, ${label(w)}: ${median(run.rates).toFixed(1)} images/s (epochs ${run.rates.map((v) => v.toFixed(1)).join(', ')}); cores kept busy ${run.busy.toFixed(2)} of ${os.availableParallelism()}`);
+  }
+}
 const results = new Map<number, number>();
-for (const w of values.workers.split(',').map(Number)) results.set(w, await measure(w));
+for (const [w, rs] of runs) {
+  const all = rs.flatMap((x) => x.rates);
+  const r = median(all);
+  results.set(w, r);
+  console.log(`train, ${label(w)}: ${r.toFixed(1)} images/s (median of ${all.length} epochs over ${rs.length} rounds; min ${Math.min(...all).toFixed(1)}, max ${Math.max(...all).toFixed(1)}); cores kept busy ${median(rs.map((x) => x.busy)).toFixed(2)}`);
+}
 const one = results.get(1);
 const two = results.get(2);
 console.log('');
