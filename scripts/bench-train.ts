@@ -6,8 +6,11 @@
 // replicas handing their weights back for evaluation, and much shorter epochs than any real dataset's
 // weigh that hand-over (and the noise of single slow steps) more than training ever does. The worker counts
 // are measured in alternating rounds (1, 2, 1, 2, …): this VM's speed drifts by 10–20% over minutes, and a
-// drift that fell on one count's only block of epochs moved the ratio between the two as much.
-// Usage: npx tsx scripts/bench-train.ts [--size 64] [--batch 32] [--batches 32] [--rounds 3] [--repeats 3] [--workers 1,2]
+// drift that fell on one count's only block of epochs moved the ratio between the two as much. Each
+// measurement starts fresh replica threads, whose JavaScript V8 optimises over the first ~15 s (its
+// compiler threads took 20% of a core at 5 s, 5% at 20 s, from the replicas' two cores), so the first
+// epochs are warm-up, not timed.
+// Usage: npx tsx scripts/bench-train.ts [--size 64] [--batch 32] [--batches 32] [--rounds 3] [--warmup 3] [--repeats 3] [--workers 1,2]
 //        [--profile [--stock]]  (tf.profile of one in-process step: per-kernel time, largest first)
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '32' },
     batches: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '3' },
     repeats: { type: 'string', default: '3' },
     classes: { type: 'string', default: '10' },
     workers: { type: 'string', default: '1,2' },
@@ -40,6 +44,7 @@ const size = Number(values.size);
 const batch = Number(values.batch);
 const batches = Number(values.batches);
 const rounds = Number(values.rounds);
+const warmup = Number(values.warmup);
 const repeats = Number(values.repeats);
 const classes = Number(values.classes);
 
@@ -61,7 +66,7 @@ console.log(machineLine());
 console.log(backendLine(info));
 const probe = buildResNet({ inputSize: size, numClasses: classes, ...DEFAULT_RESNET });
 console.log(`model: zoo resnet width ${DEFAULT_RESNET.width} depth ${DEFAULT_RESNET.depth} stages ${DEFAULT_RESNET.stages} (${probe.countParams()} params); input ${size}x${size}x3; batch ${batch}; ${classes} classes; SGD momentum`);
-console.log(`method: trainLoop epochs of ${batches} batches; ${rounds} rounds alternating the worker counts, each a fresh model with a warm-up epoch and ${repeats} timed epochs; images/s = images / epoch time; median of all ${rounds * repeats} timed epochs reported`);
+console.log(`method: trainLoop epochs of ${batches} batches; ${rounds} rounds alternating the worker counts, each a fresh model with ${warmup} warm-up epochs and ${repeats} timed epochs; images/s = images / epoch time; median of all ${rounds * repeats} timed epochs reported`);
 probe.dispose();
 
 const x = new Float32Array(batch * size * size * 3).map((_, i) => Math.sin(i * 12.9898) * 2);
@@ -88,15 +93,15 @@ async function measure(trainWorkers: number): Promise<Run> {
   let busy = 0;
   await trainLoop({
     model, source, trainWorkers, quiet: true,
-    recipe: { ...DEFAULT_RECIPE, epochs: repeats + 1, batchSize: batch, warmup: 0, weightDecay: 5e-4 },
+    recipe: { ...DEFAULT_RECIPE, epochs: warmup + repeats, batchSize: batch, warmup: 0, weightDecay: 5e-4 },
     evaluate: async () => null,
     onEpoch: async (m) => {
-      if (m.epoch > 1) rates.push(m.images_per_s);
+      if (m.epoch > warmup) rates.push(m.images_per_s);
       // Cores kept busy over the timed epochs: process CPU time (all threads) / wall time.
-      if (m.epoch === 1) {
+      if (m.epoch === warmup) {
         cpu0 = process.cpuUsage();
         wall0 = performance.now();
-      } else {
+      } else if (m.epoch > warmup) {
         const c = process.cpuUsage(cpu0);
         busy = (c.user + c.system) / 1000 / (performance.now() - wall0);
       }
