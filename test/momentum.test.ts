@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.js';
-import { momentumFromWeights, momentumStep, momentumStepSummed, momentumToWeights } from '../src/train/momentum.js';
+import { momentumFromWeights, momentumStep, momentumStepSummed, momentumToWeights, summedGradient } from '../src/train/momentum.js';
 import { Rng } from '../src/util/rng.js';
 
 test('momentumStep gives tf.train.momentum\'s bits, and its state is tfjs\'s optimizer weights', async () => {
@@ -43,7 +43,7 @@ test('momentumStep gives tf.train.momentum\'s bits, and its state is tfjs\'s opt
   assert.throws(() => momentumFromWeights(theirs.slice(0, 2).map((w) => ({ name: w.name, values: w.tensor.dataSync() as Float32Array, shape: w.tensor.shape })), vars.map((v) => v.name), sizes), /1 momentum slots for 3 weights/);
 });
 
-test('momentumStepSummed: the rows\' sum, weight decay, gradient factors and the step in one pass, the same bits as one after another', () => {
+test('momentumStepSummed and summedGradient: the rows\' sum, weight decay, gradient factors (and the step) in one pass, the same bits as one after another', () => {
   const rng = new Rng(12, 'summed');
   const sizes = [7, 3, 11];
   const n = sizes.reduce((a, b) => a + b, 0);
@@ -69,6 +69,11 @@ test('momentumStepSummed: the rows\' sum, weight decay, gradient factors and the
       }
       at += seg.size;
     }
+    // The gradient alone (Adam's path), with the weights segment by segment.
+    const alone = new Float32Array(n);
+    const starts = [0, 7, 10];
+    assert.equal(summedGradient(rows, segments, (k) => w1.subarray(starts[k], starts[k] + segments[k].size), alone), l2);
+    assert.deepEqual(alone, g, 'summedGradient: the same bits');
     momentumStep(w1, s1, g, lr, 0.9);
     assert.equal(momentumStepSummed(w2, s2, rows, segments, lr, 0.9), l2, 'Σw² of the decayed weights');
   }

@@ -11,8 +11,8 @@ import { fastBatchNorm } from '../train/sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
 import { plainConvolutions } from '../train/plain-conv.js';
 import { abortAll, AllReduce } from '../util/barrier.js';
-import { StepInbox } from '../util/step-queue.js';
-import { momentumFromWeights, momentumStepSummed, momentumToWeights, type MomentumState, type Segment } from '../train/momentum.js';
+import { StepInbox, wakeQueue } from '../util/step-queue.js';
+import { momentumFromWeights, momentumStepSummed, momentumToWeights, summedGradient, type MomentumState, type Segment } from '../train/momentum.js';
 import { microBatch, type ReplicaInit, type ReplicaReply, type ReplicaRequest } from '../train/replicas.js';
 
 // One replica per single-thread piscina pool (src/train/replicas.ts): the pool's workerData is the
@@ -38,9 +38,10 @@ async function start(): Promise<Handler> {
   fastBatchNorm(model, init.ranks > 1 ? { reduce: bn, parties: () => parties } : undefined);
   plainConvolutions(model);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  // Which weights take weight decay (the kernels, as stepLoss decays them in process).
-  const decayed = model.trainableWeights.map((w) => /kernel/.test(w.name));
-  const segments: Segment[] = vars.map((v, i) => ({ size: v.size, decay: decayed[i] ? init.recipe.weightDecay : 0, scale: init.gradScales?.[i] ?? 1 }));
+  // Per weight: weight decay for the kernels (as stepLoss decays them in process), and the fine-tuning factor.
+  // Weight decay, d(½·wd·Σw²)/dw = wd·w, goes into the summed gradient by every replica alike (the weights
+  // are the same bits everywhere); inside rank 0's backward pass it made rank 0 the slowest at every barrier.
+  const segments: Segment[] = vars.map((v, i) => ({ size: v.size, decay: /kernel/.test(v.name) ? init.recipe.weightDecay : 0, scale: init.gradScales?.[i] ?? 1 }));
   const local = new Float32Array(init.params);
   const sum = new Float32Array(init.params);
   const names = vars.map((v) => v.name);
@@ -108,32 +109,8 @@ async function start(): Promise<Handler> {
         off += v.size;
       }
     } else {
-      grads.sum(local, init.ranks, sum);
-      // Weight decay, d(½·wd·Σw²)/dw = wd·w, added to the summed gradient by every replica alike (the weights
-      // are the same bits everywhere). Inside rank 0's backward pass it made rank 0 the slowest at every barrier.
-      if (wd > 0) {
-        let at = 0;
-        let l2 = 0;
-        vars.forEach((v, i) => {
-          if (decayed[i]) {
-            const w = v.dataSync() as Float32Array;
-            for (let j = 0; j < w.length; j++) {
-              sum[at + j] += wd * w[j];
-              l2 += w[j] * w[j];
-            }
-          }
-          at += v.size;
-        });
-        if (init.rank === 0) loss += 0.5 * wd * l2;
-      }
-      if (init.gradScales) {
-        let at = 0;
-        vars.forEach((v, i) => {
-          const k = init.gradScales![i];
-          if (k !== 1) for (let j = at; j < at + v.size; j++) sum[j] *= k;
-          at += v.size;
-        });
-      }
+      const l2 = summedGradient(grads.rows(local, init.ranks), segments, (k) => vars[k].dataSync() as Float32Array, sum);
+      if (init.rank === 0 && wd > 0) loss += 0.5 * wd * l2;
       setLr(opt, m.lr);
       let off = 0;
       const named = vars.map((v) => {
@@ -184,7 +161,7 @@ async function start(): Promise<Handler> {
       return await pull();
     } catch (e) {
       abortAll(ctl); // release the other replicas from their barriers and the queue
-      Atomics.notify(new Int32Array(init.queue.ints), 0);
+      wakeQueue(init.queue);
       throw e;
     }
   };

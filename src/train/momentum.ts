@@ -27,7 +27,8 @@ export interface Segment { size: number; decay: number; scale: number }
  * The replicas' whole update in one pass: g = rows[0] + rows[1] + … (each sum rounded to float32, in row
  * order), g += decay·w, g *= scale, then the momentum step, per weight segment. The same bits as those
  * four passes one after another (two of them were 0.5 ms each a step). Returns Σw² over the decayed
- * segments, before the step.
+ * segments, before the step. The gradient's three lines are summedGradient's, written out here: as a
+ * shared function call in this loop the pass measured 0.46–0.75 ms instead of 0.42 (78k weights).
  */
 export function momentumStepSummed(w: Float32Array, s: MomentumState, rows: Float32Array[], segments: Segment[], lr: number, momentum: number): number {
   const m = Math.fround(momentum);
@@ -55,6 +56,31 @@ export function momentumStepSummed(w: Float32Array, s: MomentumState, rows: Floa
   }
   s.iter++;
   s.started = true;
+  return l2;
+}
+
+/**
+ * The same gradient alone, into out, for an optimizer that is not this one (Adam through tfjs); weights(k)
+ * gives segment k's weights and is asked only for decayed segments. Returns Σw² over those.
+ */
+export function summedGradient(rows: Float32Array[], segments: Segment[], weights: (k: number) => ArrayLike<number>, out: Float32Array): number {
+  const first = rows[0];
+  let l2 = 0;
+  let at = 0;
+  segments.forEach((seg, k) => {
+    const w = seg.decay ? weights(k) : undefined;
+    for (let i = at; i < at + seg.size; i++) {
+      let g = first[i];
+      for (let r = 1; r < rows.length; r++) g = Math.fround(g + rows[r][i]);
+      if (w) {
+        const wi = w[i - at];
+        g = Math.fround(g + seg.decay * wi);
+        l2 += wi * wi;
+      }
+      out[i] = seg.scale !== 1 ? Math.fround(g * seg.scale) : g;
+    }
+    at += seg.size;
+  });
   return l2;
 }
 

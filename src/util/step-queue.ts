@@ -83,8 +83,14 @@ export class StepQueue extends Views {
 
   /** Wake every waiter (after a failure). */
   wake(): void {
-    for (let i = 0; i < this.head.length; i++) Atomics.notify(this.head, i);
+    wakeQueue(this.b);
   }
+}
+
+/** Wake every thread waiting on the queue b (the main thread's or a failing replica's abort path). */
+export function wakeQueue(b: QueueBuffers): void {
+  const head = new Int32Array(b.ints, 0, 1 + b.ranks);
+  for (let i = 0; i < head.length; i++) Atomics.notify(head, i);
 }
 
 /** A replica's end: take the next command, report it done. */
