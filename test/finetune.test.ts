@@ -17,6 +17,7 @@ import { loadModel } from '../src/model/io.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
 import { tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
+import { modelIdentity } from '../src/train/request.js';
 
 let base = '';
 let pre = '';
@@ -75,7 +76,7 @@ test('--init: backbone from the pretrained model, new classifier; --freeze-stem 
   assert.ok(m01 / m1 > 0.05 && m01 / m1 < 0.2, `backbone displacement ratio ${m01 / m1}`);
   assert.ok(Math.abs(mdp - m01) < 0.2 * m01, `in process ${m01}, 2 replicas ${mdp}`);
   const meta = JSON.parse(await fs.readFile(path.join(base, 'ft-01', 'model.json'), 'utf8')).userDefinedMetadata.snapmix;
-  assert.deepEqual(meta.student.fineTune, { init: path.resolve(pre), freezeStem: true, backboneLr: 0.1 });
+  assert.deepEqual(meta.student.fineTune, { init: await modelIdentity(pre), freezeStem: true, backboneLr: 0.1 });
 });
 
 test('fine-tuning flags are refused without --init, --epoch-rounds in teacher mode, and --init must be a zoo model', async () => {

@@ -7,7 +7,7 @@ import { fieldOf, fixedListData, float32Data, int32Data, int64Data, utf8Data } f
 import { readTable, recordBatch, streamBytes } from '../shards/ipc.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Reject } from '../pool/tasks.js';
+import { rejectRecord, type Reject } from '../data/reject.js';
 import { recordedFit, type Fit } from '../image/decode.js';
 
 export const CAM_CACHE_VERSION = 1;
@@ -65,7 +65,7 @@ export async function writeCamCache(dir: string, set: CamSet, meta: CamMeta, rej
   const fields: Field[] = Object.entries(cols).map(([k, d]) => fieldOf(k, d));
   const batch = recordBatch(fields, Object.values(cols), new Map([['snapmix_cams', JSON.stringify(meta)]]));
   await writeFileAtomic(path.join(dir, 'cams.arrow'), streamBytes([batch]));
-  await writeFileAtomic(path.join(dir, 'rejects.jsonl'), rejects.map((r) => JSON.stringify(r) + '\n').join(''));
+  await writeFileAtomic(path.join(dir, 'rejects.jsonl'), rejects.map((r) => JSON.stringify(rejectRecord(r)) + '\n').join(''));
   await writeFileAtomic(path.join(dir, 'cams.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 

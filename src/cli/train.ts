@@ -27,7 +27,7 @@ export function builder(y: Argv) {
     .option('backbone-lr', { type: 'number', describe: "with --init: the backbone's learning rate as a multiple of --lr (the new classifier trains at --lr), e.g. 0.1" })
     .option('epoch-rounds', { type: 'boolean', default: false, describe: 'student: epoch e reads only round e mod R of the shards (R = generate --rounds): with R ≥ epochs every sample is seen once, a fresh mix per epoch as the online method has' })
     .option('buffer-size', { type: 'number', default: 2048, describe: 'student: shuffle buffer (samples) across shards' })
-    .option('resume', { type: 'boolean', default: false, describe: 'student: continue from --out/checkpoint (written every epoch)' })
+    .option('resume', { type: 'boolean', default: false, describe: 'student: continue the run this same command started in --out (its checkpoint, written every epoch); a model of another request, a teacher or an --init backbone is never continued' })
     .option('refresh-every', { type: 'number', describe: 'student: every K epochs regenerate the SnapMix shards with the current student as teacher (needs --val = the source data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'model directory to write (model.json, weights, metrics.jsonl)' })
     .option('size', { type: 'number', describe: 'working image size in pixels (teacher default 64; student default: the shards\' manifest)' })
@@ -91,7 +91,7 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const r = await trainStudent({
     shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, fit: a.fit as Fit | undefined, recipe, width: a.width, depth: a.depth, stages: a.stages,
     midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers, epochRounds: a.epochRounds,
-    init: a.init, freezeStem: a.freezeStem, backboneLr: a.backboneLr,
+    init: a.init, freezeStem: a.freezeStem, backboneLr: a.backboneLr, refreshEvery: a.refreshEvery,
   });
   log(`train: best val_top1 ${r.bestTop1 === null ? 'n/a' : pct(r.bestTop1)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

@@ -112,6 +112,10 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
     specs.push(...group.weights);
   }
   const all = Buffer.concat(buffers);
+  const bad = nonFiniteWeight(all, specs);
+  if (bad) {
+    throw new UserError(`${jsonPath}: weight ${bad} holds NaN or infinite values (a diverged or damaged model); its CAMs and predictions would be meaningless. Use a model that trained to finite weights`);
+  }
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
   let model: tf.LayersModel;
   try {
@@ -120,4 +124,19 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
     throw new UserError(`cannot load ${jsonPath}: ${(e as Error).message}`);
   }
   return { model, meta: json.userDefinedMetadata?.snapmix ?? {}, fingerprint: hash.digest('hex') };
+}
+
+/** The name of the first float32 weight holding a non-finite value, if any (read straight from the bytes). */
+export function nonFiniteWeight(all: Buffer, specs: tf.io.WeightsManifestEntry[]): string | undefined {
+  let offset = 0;
+  for (const s of specs) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const bytesPer = s.quantization ? (s.quantization.dtype === 'uint8' ? 1 : 2) : s.dtype === 'float32' || s.dtype === 'int32' ? 4 : s.dtype === 'bool' ? 1 : 4;
+    if (s.dtype === 'float32' && !s.quantization && offset + n * 4 <= all.length) {
+      const v = new Float32Array(all.buffer.slice(all.byteOffset + offset, all.byteOffset + offset + n * 4));
+      for (let i = 0; i < n; i++) if (!Number.isFinite(v[i])) return s.name;
+    }
+    offset += n * bytesPer;
+  }
+  return undefined;
 }

@@ -8,6 +8,7 @@ import { makePool, poolThreads } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
 import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
 import { StrictError, UserError } from '../util/errors.js';
+import { rejectText } from '../data/reject.js';
 import { chosenFit, type Fit } from '../image/decode.js';
 
 export interface CamOptions {
@@ -58,8 +59,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
       tasks.push(
         pool.run(task).then((r: CamResult) => {
           if (o.strict && r.rejects.length) {
-            const j = r.rejects[0];
-            throw new StrictError(`--strict: ${j.path} is ${j.reason} (${j.message}); fix or remove it, or drop --strict to skip and count it`);
+            throw new StrictError(`--strict: ${rejectText(r.rejects[0])}; fix or remove it, or drop --strict to skip and count it`);
           }
           results[k] = r;
           done += items.length;
@@ -97,6 +97,11 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
   });
   const flat = new Float32Array(cams.length * h * w);
   cams.forEach((c, i) => flat.set(c, i * h * w));
+  const broken = cams.filter((c) => c.some((v) => !Number.isFinite(v))).length;
+  if (broken) {
+    // A non-finite CAM has no SPM: generate would fall back to area labels and call them snapmix.
+    throw new UserError(`teacher ${o.teacher} gave non-finite (NaN or infinite) CAMs for ${broken} of ${cams.length} images: its weights or its outputs are not finite. Nothing was written; use a teacher that trained to finite weights`);
+  }
   const rejected: Record<string, number> = {};
   for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
   const meta: CamMeta = {

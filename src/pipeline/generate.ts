@@ -24,6 +24,7 @@ import { exists, fileSha256, writeFileAtomic } from '../util/fs.js';
 import { collectEvery } from '../util/gc.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
+import { rejectRecord, rejectText } from '../data/reject.js';
 
 export type { GenerateConfig } from './config.js';
 
@@ -180,7 +181,7 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
     if (n < 2 && cfg.method !== 'none') throw new UserError(`mixing needs at least 2 readable source images, found ${n}`);
     if (o.strict) {
       const bad = slots.map((i) => decodeRejects[i]).find((r) => r);
-      if (bad) throw new StrictError(`--strict: ${bad.path} is ${bad.reason} (${bad.message}); fix or remove it, or drop --strict`);
+      if (bad) throw new StrictError(`--strict: ${rejectText(bad)}; fix or remove it, or drop --strict`);
     }
     const total = n * cfg.rounds;
     const numShards = Math.max(1, Math.ceil(total / cfg.shardSize));
@@ -248,8 +249,8 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       const weights: WeightSums = {};
       for (const c of composed) {
         if (c.reject) {
-          if (o.strict) throw new StrictError(`--strict: ${c.reject.path} is ${c.reject.reason} (${c.reject.message}); fix or remove it, or drop --strict`);
-          skipped.push({ index: c.plan.index, ...c.reject });
+          if (o.strict) throw new StrictError(`--strict: ${rejectText(c.reject)}; fix or remove it, or drop --strict`);
+          skipped.push({ index: c.plan.index, ...rejectRecord(c.reject) });
           continue;
         }
         const p = c.plan;

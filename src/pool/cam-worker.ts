@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { initBackend } from '../model/backend.js';
 import { openTeacher, type TeacherRunner } from '../model/teacher.js';
 import { decodeRgb } from '../image/decode.js';
-import type { CamResult, CamTask, Reject } from './tasks.js';
+import type { CamResult, CamTask } from './tasks.js';
+import { rejectOf, type Reject } from '../data/reject.js';
 
 let loaded: Promise<TeacherRunner> | undefined;
 
@@ -27,7 +28,7 @@ export default async function camTask(t: CamTask): Promise<CamResult> {
     try {
       bytes = await fs.readFile(it.path);
     } catch (e) {
-      rejects.push({ id: it.id, path: it.path, reason: 'unreadable', message: (e as Error).message });
+      rejects.push(rejectOf(it.id, it.path, 'unreadable', e));
       sha256.push('');
       continue;
     }
@@ -35,7 +36,7 @@ export default async function camTask(t: CamTask): Promise<CamResult> {
     try {
       images.push((await decodeRgb(bytes, size, t.fit)).data);
     } catch (e) {
-      rejects.push({ id: it.id, path: it.path, reason: 'corrupt', message: (e as Error).message.replace('an in-memory image', it.path) });
+      rejects.push(rejectOf(it.id, it.path, 'corrupt', e));
       continue;
     }
     row[i] = labels.length;

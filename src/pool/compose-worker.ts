@@ -6,7 +6,8 @@ import { decodeRgb, encodeRgb } from '../image/decode.js';
 import { readSlot, writeSlot } from '../image/source-cache.js';
 import { composeSample, type SourceView } from '../mix/compose.js';
 import { upsampled } from '../cam/view-spm.js';
-import type { ComposedRow, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, Reject } from './tasks.js';
+import type { ComposedRow, ComposeTask, DecodeSourcesResult, DecodeSourcesTask } from './tasks.js';
+import { rejectOf, type Reject } from '../data/reject.js';
 
 export async function decodeSources(t: DecodeSourcesTask): Promise<DecodeSourcesResult> {
   const sha256: string[] = [];
@@ -17,14 +18,14 @@ export async function decodeSources(t: DecodeSourcesTask): Promise<DecodeSources
       bytes = await fs.readFile(it.path);
     } catch (e) {
       sha256[k] = '';
-      return { id: it.id, path: it.path, reason: 'unreadable', message: (e as Error).message };
+      return rejectOf(it.id, it.path, 'unreadable', e);
     }
     sha256[k] = createHash('sha256').update(bytes).digest('hex');
     try {
       writeSlot(t.cache, it.slot, (await decodeRgb(bytes, t.cache.R, t.fit)).data);
       return null;
     } catch (e) {
-      return { id: it.id, path: it.path, reason: 'corrupt', message: (e as Error).message.replace('an in-memory image', it.path) };
+      return rejectOf(it.id, it.path, 'corrupt', e);
     }
   }));
   return { sha256, rejects };

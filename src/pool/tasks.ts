@@ -6,14 +6,8 @@ import type { SourceCacheRef } from '../image/source-cache.js';
 import type { SamplePlan } from '../mix/plan.js';
 import type { Weights } from '../mix/labels.js';
 
-export type RejectReason = 'unreadable' | 'corrupt';
-
-export interface Reject {
-  id: string;
-  path: string;
-  reason: RejectReason;
-  message: string;
-}
+import type { Reject } from '../data/reject.js';
+export type { Reject, RejectReason } from '../data/reject.js';
 
 export interface CamTask {
   teacher: string;

@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { GenerateConfig } from '../pipeline/config.js';
-import type { Reject } from '../pool/tasks.js';
+import { rejectRecord, type Reject } from '../data/reject.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { STATE_DIR } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
@@ -21,7 +21,8 @@ export interface ShardEntry {
   sha256: string;
 }
 
-export interface SkippedSample { index: number; id: string; path: string; reason: string; message: string }
+/** A planned sample left out because a source was unusable (no machine path: outputs hold none). */
+export interface SkippedSample { index: number; id: string; reason: string; message: string }
 
 export interface ShardStats extends ShardEntry {
   /** The request this shard belongs to: a resume uses only markers of its own request. */
@@ -93,7 +94,7 @@ function rejectedSources(info: RunInfo, skipped: SkippedSample[]): Reject[] {
   // Sources found unreadable at compose time (no CAM pass screened them: cutmix/mixup/none) are
   // rejected sources too, once each, with their path and message.
   const seen = new Map<string, Reject>();
-  for (const k of skipped) if (!seen.has(k.id)) seen.set(k.id, { id: k.id, path: k.path, reason: k.reason as Reject['reason'], message: k.message });
+  for (const k of skipped) if (!seen.has(k.id)) seen.set(k.id, { id: k.id, reason: k.reason as Reject['reason'], message: k.message });
   return [...info.sourceRejects, ...[...seen.values()].sort(byId)];
 }
 
@@ -149,7 +150,7 @@ export const sourcesJsonl = (sources: SourceFile[]) => sources.map((s) => JSON.s
 export async function writeOutputFiles(dir: string, info: RunInfo, stats: ShardStats[]): Promise<{ manifest: Manifest; manifestSha256: string }> {
   const manifest = buildManifest(info, stats);
   await writeFileAtomic(path.join(dir, 'rejects.jsonl'), [
-    ...info.sourceRejects.map((r) => JSON.stringify({ stage: 'cams', ...r })),
+    ...info.sourceRejects.map((r) => JSON.stringify({ stage: 'cams', ...rejectRecord(r) })),
     ...stats.flatMap((s) => s.skipped).map((s) => JSON.stringify({ stage: 'compose', ...s })),
   ].map((l) => l + '\n').join(''));
   await writeFileAtomic(path.join(dir, 'dataset_info.json'), JSON.stringify({

@@ -21,7 +21,8 @@ import { shardSource } from './shard-source.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { UserError } from '../util/errors.js';
 import { gradientScales, modelFromBackbone } from './init.js';
-import { withOutput } from '../util/outdir.js';
+import { withOutput, type OutState } from '../util/outdir.js';
+import { checkTrainOutput, modelIdentity, recordsIdentity, shardSetIdentity, writeTrainRequest, type TrainRequest } from './request.js';
 import { exists, writeFileAtomic } from '../util/fs.js';
 
 export interface StudentOptions {
@@ -55,6 +56,8 @@ export interface StudentOptions {
   freezeStem?: boolean;
   /** With init: the backbone's learning rate as a multiple of --lr (the new classifier's is --lr). */
   backboneLr?: number;
+  /** --refresh-every, recorded in the request (afterEpoch does the work). */
+  refreshEvery?: number;
   /** Called after each epoch; may return new shard directories to train on from the next epoch (teacher refresh). */
   afterEpoch?: (epoch: number, deploy: tf.LayersModel, dir: string) => Promise<string[] | undefined>;
 }
@@ -67,11 +70,11 @@ export interface StudentResult {
 
 export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
   validateRecipe(o.recipe);
-  const reads = [...o.shards.map((d) => ({ flag: '--shards', path: d })), { flag: '--val', path: o.val.root }];
-  return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, () => train(o));
+  const reads = [...o.shards.map((d) => ({ flag: '--shards', path: d })), { flag: '--val', path: o.val.root }, ...(o.init ? [{ flag: '--init', path: o.init }] : [])];
+  return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, (out) => train(o, out.state));
 }
 
-async function train(o: StudentOptions): Promise<StudentResult> {
+async function train(o: StudentOptions, outState: OutState): Promise<StudentResult> {
   const recipe = validateRecipe(o.recipe);
   const log = o.log ?? (() => {});
   const t0 = Date.now();
@@ -83,8 +86,17 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   const valRecords = splitRecords(o.val, 'test');
   if (!valRecords.length) throw new UserError(`--val ${o.valName} has no test split to validate on`);
   const ckptDir = path.join(o.out, 'checkpoint');
-  const existing = await fs.readdir(o.out).catch(() => [] as string[]);
-  if (existing.includes('model.json') && !o.resume) throw new UserError(`--out ${o.out} already holds a model; pass --resume to continue it or choose another directory`);
+  const request: TrainRequest = {
+    mode: 'student',
+    shards: await Promise.all(o.shards.map(shardSetIdentity)),
+    val: recordsIdentity(o.val.classNames, valRecords),
+    size, fit, recipe: { ...recipe },
+    arch: o.init ? null : { width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth, stages: o.stages ?? DEFAULT_RESNET.stages },
+    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 } : null,
+    midlevel: !!o.midlevel, midLayer: o.midLayer ?? null, bufferSize: o.bufferSize, epochRounds: !!o.epochRounds,
+    trainWorkers: o.trainWorkers ?? 1, refreshEvery: o.refreshEvery ?? null,
+  };
+  const decision = await checkTrainOutput(o.out, outState, request, !!o.resume);
   const valSet = await loadImageSet(valRecords, size, { fit });
   const C = o.val.classNames.length;
   const pre = DEFAULT_PREPROCESS;
@@ -96,8 +108,9 @@ async function train(o: StudentOptions): Promise<StudentResult> {
   let optimizer: tf.Optimizer | undefined;
   // --resume with no finished checkpoint (a run killed in its first epoch) starts from the beginning,
   // so the same command can be rerun after a crash at any point.
-  const resume = !!o.resume && (await exists(path.join(ckptDir, 'state.json')));
-  let fineTune = { init: o.init ? path.resolve(o.init) : null, freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 };
+  const resume = decision === 'continue' && (await exists(path.join(ckptDir, 'state.json')));
+  // Identities, not machine paths: the model records what it was trained from, not where it lay.
+  let fineTune = { init: (request.init as { model: string } | null)?.model ?? null, freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 };
   if (o.init) {
     if (!(fineTune.backboneLr > 0 && fineTune.backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${fineTune.backboneLr}`);
   } else if (o.freezeStem || o.backboneLr !== undefined) {
@@ -130,12 +143,12 @@ async function train(o: StudentOptions): Promise<StudentResult> {
     }
     if (o.midlevel) ({ train, deploy } = withMidlevelHead(base, o.midLayer, C, recipe.seed));
     else train = deploy = base;
-    await fs.mkdir(o.out, { recursive: true });
+    await writeTrainRequest(o.out, request);
     await fs.writeFile(path.join(o.out, 'metrics.jsonl'), '');
   }
   const rows = sets.reduce((a, s) => a + s.rows, 0);
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
-  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, fit, recipe, student: { shards: o.shards.map((s) => path.resolve(s)), midlevel: !!o.midlevel, fineTune } };
+  const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, fit, recipe, student: { shards: request.shards, midlevel: !!o.midlevel, fineTune } };
   const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
   const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds });
   if (o.epochRounds) {

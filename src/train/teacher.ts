@@ -14,7 +14,8 @@ import { pct } from './progress.js';
 import { validateRecipe, type Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
 import { gradientScales, modelFromBackbone } from './init.js';
-import { withOutput } from '../util/outdir.js';
+import { withOutput, type OutState } from '../util/outdir.js';
+import { checkTrainOutput, modelIdentity, recordsIdentity, writeTrainRequest, type TrainRequest } from './request.js';
 
 export interface TeacherOptions {
   dataset: Dataset;
@@ -44,18 +45,27 @@ export interface TeacherResult {
 
 export async function trainTeacher(o: TeacherOptions): Promise<TeacherResult> {
   validateRecipe(o.recipe);
-  const reads = [{ flag: '--data', path: o.dataset.root }];
-  return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, () => train(o));
+  const reads = [{ flag: '--data', path: o.dataset.root }, ...(o.init ? [{ flag: '--init', path: o.init }] : [])];
+  return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, (out) => train(o, out.state));
 }
 
-async function train(o: TeacherOptions): Promise<TeacherResult> {
+async function train(o: TeacherOptions, outState: OutState): Promise<TeacherResult> {
   const recipe = validateRecipe(o.recipe);
   const log = o.log ?? (() => {});
   const trainRecs = splitRecords(o.dataset, 'train');
   const test = splitRecords(o.dataset, 'test');
   if (trainRecs.length === 0) throw new UserError(`no training images in ${o.dataset.root}`);
+  const request: TrainRequest = {
+    mode: 'teacher',
+    data: recordsIdentity(o.dataset.classNames, [...trainRecs, ...test]),
+    size: o.size, fit: chosenFit(o.fit, undefined), recipe: { ...recipe },
+    arch: o.init ? null : { width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth, stages: o.stages ?? DEFAULT_RESNET.stages },
+    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 } : null,
+    trainWorkers: o.trainWorkers ?? 1,
+  };
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
-  if (existing.includes('model.json')) throw new UserError(`--out ${o.out} already holds a model; choose another directory or delete it`);
+  if (existing.includes('model.json')) throw new UserError(`--out ${o.out} already holds a model; teacher training never writes over one. Nothing was written; choose a new --out directory`);
+  await checkTrainOutput(o.out, outState, request, false);
   const t0 = Date.now();
   const fit = chosenFit(o.fit, undefined);
   const trainSet = await loadImageSet(trainRecs, o.size, { fit });
@@ -78,6 +88,7 @@ async function train(o: TeacherOptions): Promise<TeacherResult> {
   if (o.init) log(`init: backbone of ${o.init}${o.freezeStem ? ', stem frozen' : ''}${backboneLr !== 1 ? `, backbone learning rate ${backboneLr}× --lr` : ''}`);
   log(`model: resnet width ${o.width ?? DEFAULT_RESNET.width} depth ${o.depth ?? DEFAULT_RESNET.depth} stages ${o.stages ?? DEFAULT_RESNET.stages}, ${model.countParams()} parameters`);
   const metricsFile = path.join(o.out, 'metrics.jsonl');
+  await writeTrainRequest(o.out, request);
   await fs.writeFile(metricsFile, '');
   const pre = DEFAULT_PREPROCESS;
   const meta = { classNames: o.dataset.classNames, inputSize: o.size, preprocess: pre, fit, recipe, arch: { kind: 'resnet', width: o.width, depth: o.depth, stages: o.stages } };

@@ -107,6 +107,8 @@ export interface Output {
   clear(keep?: string[]): Promise<void>;
   /** Release the lock; a directory this run created and left empty is removed again. */
   release(): Promise<void>;
+  /** The run failed: take back the ownership marker if this run added it to a directory it found (a check refused it). */
+  abandon(): Promise<void>;
 }
 
 /**
@@ -138,8 +140,16 @@ export async function openOutput(o: { out: string; kind: OutputKind; command: st
     const again = await inspectOutput(o.out, o.kind, o.reads, o.overwrite);
     const state: OutState = first === 'new' && again === 'empty' ? 'new' : again;
     await removeLeftovers(o.out);
+    const markerFile = path.join(o.out, STATE_DIR, MARKER);
+    const hadMarker = !!(await readJson(markerFile));
     await markOutput(o.out, o.kind);
     return {
+      abandon: async () => {
+        if (!hadMarker && state === 'ours') {
+          await fs.rm(markerFile, { force: true });
+          await fs.rmdir(path.join(o.out, STATE_DIR)).catch(() => {}); // only when empty
+        }
+      },
       dir: o.out,
       state,
       lock,
@@ -203,6 +213,7 @@ export async function withOutput<T>(o: Parameters<typeof openOutput>[0], fn: (ou
   try {
     return await fn(out);
   } catch (e) {
+    await out.abandon().catch(() => {});
     throw envError(e);
   } finally {
     await out.release();
