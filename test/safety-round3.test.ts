@@ -119,3 +119,38 @@ test('10. rejects.jsonl is deterministic and holds no machine path', async () =>
   assert.deepEqual(Object.keys(line).sort(), ['id', 'message', 'reason', 'stage']);
   assert.equal(line.reason, 'corrupt');
 });
+
+test('2. single-file outputs (eval --confusion, preview --out) never replace an input or a file snapmix did not write', async () => {
+  const img = path.join(data, 'train', (await fs.readdir(path.join(data, 'train'))).sort()[0]);
+  const anImage = path.join(img, (await fs.readdir(img)).sort()[0]);
+  const shard = path.join(shards, (await fs.readdir(shards)).find((f) => f.endsWith('.arrow'))!);
+  const inputs = { data: await tree(data), teacher: await tree(teacher), shards: await tree(shards) };
+  const evalTo = (file: string, ...extra: string[]) => cli(['eval', '--model', teacher, '--data', data, '--confusion', file, '--backend', 'wasm', ...extra]);
+  const previewTo = (file: string, ...extra: string[]) => cli(['preview', '--shards', shards, '--n', '2', '--out', file, ...extra]);
+  for (const overwrite of [[], ['--overwrite']]) {
+    refused(evalTo(anImage, ...overwrite), /is inside --data/);
+    refused(evalTo(path.join(teacher, 'model.json'), ...overwrite), /is inside --model/);
+    refused(previewTo(path.join(shards, 'manifest.json'), ...overwrite), /is inside --shards/);
+    refused(previewTo(shard, ...overwrite), /is inside --shards/);
+    refused(previewTo(path.join(data, 'sheet.png'), ...overwrite), /is inside --data/);
+  }
+  assert.deepEqual({ data: await tree(data), teacher: await tree(teacher), shards: await tree(shards) }, inputs, 'no input changed');
+  // A user's file is kept unless --overwrite; our own PNG is replaced; a directory or a link is refused.
+  const mine = path.join(base, 'mine.png');
+  await fs.writeFile(mine, 'my drawing');
+  refused(evalTo(mine), /snapmix did not write it.*--overwrite/);
+  refused(previewTo(mine), /snapmix did not write it.*--overwrite/);
+  assert.equal(await fs.readFile(mine, 'utf8'), 'my drawing');
+  refused(previewTo(base), /is a directory/);
+  await fs.symlink(mine, path.join(base, 'link.png'));
+  refused(previewTo(path.join(base, 'link.png'), '--overwrite'), /symbolic link/);
+  const sheet = path.join(base, 'new', 'dir', 'sheet.png');
+  const p = previewTo(sheet);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal(previewTo(sheet).code, 0, 'its own PNG is replaced on a rerun');
+  const e = evalTo(path.join(base, 'cm.png'));
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal(evalTo(mine, '--overwrite').code, 0);
+  assert.notEqual(await fs.readFile(mine, 'utf8'), 'my drawing');
+  assert.deepEqual((await fs.readdir(path.join(base, 'new', 'dir'))), ['sheet.png'], 'no temporary file left');
+});

@@ -10,6 +10,7 @@ import { loadImageSet, type ImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
 import { confusion, confusionText } from '../train/confusion.js';
 import { writeConfusion } from '../image/plot.js';
+import { checkPngTarget } from '../image/png-out.js';
 import { pct } from '../train/progress.js';
 import { camInPartShare, tfjsCamsOf, type CamsOf } from '../cam/localisation.js';
 import { UserError } from '../util/errors.js';
@@ -30,6 +31,7 @@ export function builder(y: Argv) {
     .option('fit', { choices: FITS, describe: "how photos become the square input: fill (squash) or cover (centre square). Default: the model's recorded fit (training metadata, ONNX sidecar), else fill" })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object (accuracies as fractions)' })
     .option('confusion', { type: 'string', describe: 'also write the confusion matrix as a PNG heat map to this file' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'let --confusion replace an existing file snapmix did not write (never an input)' })
     .option('matrix', { type: 'boolean', describe: 'print the confusion matrix as text (default: when there are at most 30 classes)' })
     .option('feature-layer', { type: 'string', describe: 'CAM feature layer name (default: found automatically)' })
     .option('classifier-layer', { type: 'string', describe: 'CAM classifier layer name (default: found automatically)' });
@@ -80,6 +82,9 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; fit?: 
 
 export async function handler(a: Args): Promise<void> {
   const dataset = await openDataset(a.data, a.dataFormat);
+  const reads = [{ flag: '--model', path: a.model }, { flag: '--data', path: dataset.root }, ...(a.teacherConfig ? [{ flag: '--teacher-config', path: a.teacherConfig }] : [])];
+  const plotTo = a.confusion ? { file: a.confusion, flag: '--confusion', reads, overwrite: a.overwrite } : undefined;
+  if (plotTo) await checkPngTarget(plotTo); // before the model runs, not after
   const records = splitRecords(dataset, a.split);
   if (!records.length) throw new UserError(`${a.data} has no ${a.split} images`);
   const s = await scorer(a, dataset);
@@ -88,7 +93,7 @@ export async function handler(a: Args): Promise<void> {
   const out: Record<string, unknown> = { model: a.model, data: a.data, split: a.split, n: cm.n, top1: cm.top1, per_class: cm.perClass, confusion: cm.matrix };
   const isSynth = await exists(path.join(dataset.root, 'parts.jsonl'));
   if (isSynth) out.cam_in_part = (await camInPartShare(s.camsOf, set, dataset.root)).share;
-  if (a.confusion) await writeConfusion(a.confusion, cm.matrix, dataset.classNames, `${path.basename(a.model)} on ${a.split}: top-1 ${pct(cm.top1)} (${cm.n} images)`);
+  if (plotTo) await writeConfusion(plotTo, cm.matrix, dataset.classNames, `${path.basename(a.model)} on ${a.split}: top-1 ${pct(cm.top1)} (${cm.n} images)`);
   if (a.json) console.log(JSON.stringify(out));
   else {
     console.log(`eval: top-1 ${pct(cm.top1)} on ${cm.n} ${a.split} images`);

@@ -10,14 +10,15 @@ export function builder(y: Argv) {
   return y
     .option('shards', { type: 'string', demandOption: true, describe: "a 'snapmix generate' output directory" })
     .option('n', { type: 'number', default: 16, describe: 'samples to show (spread evenly over the shards)' })
-    .option('out', { type: 'string', default: 'preview.png', describe: 'PNG to write' })
+    .option('out', { type: 'string', default: 'preview.png', describe: 'PNG to write (replaces only a PNG snapmix wrote, unless --overwrite; never an input)' })
     .option('data', { type: 'string', describe: 'dataset the shards came from (default: as recorded by generate)' })
-    .option('cams', { type: 'string', describe: 'CAM cache used (default: as recorded by generate)' });
+    .option('cams', { type: 'string', describe: 'CAM cache used (default: as recorded by generate)' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'let --out replace an existing file snapmix did not write (never an input)' });
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   if (!Number.isInteger(a.n) || a.n < 1 || a.n > 256) throw new UserError(`--n must be an integer in [1, 256], got ${a.n}`);
   const m = await readManifest(a.shards);
-  const rows = await previewSheet(a.shards, m, a.n, a.out, { data: a.data, cams: a.cams });
+  const rows = await previewSheet(a.shards, m, a.n, { file: a.out, flag: '--out', reads: [{ flag: '--shards', path: a.shards }], overwrite: a.overwrite }, { data: a.data, cams: a.cams });
   console.log(`preview: ${rows} samples → ${a.out}`);
 }

@@ -1,5 +1,6 @@
 // Small charts (SVG rendered to PNG by sharp): accuracy per epoch, a labelled scatter, a confusion matrix.
 import sharp from 'sharp';
+import { writePng, type PngTarget } from './png-out.js';
 
 export interface Series { name: string; values: number[] }
 
@@ -45,8 +46,10 @@ export function lineChartSvg(series: Series[], title: string, yLabel: string): s
   return chartSvg(W, H, m, title, 'epoch', yLabel, parts);
 }
 
-export async function writeLineChart(file: string, series: Series[], title: string, yLabel: string): Promise<void> {
-  await sharp(Buffer.from(lineChartSvg(series, title, yLabel))).png().toFile(file);
+const svgToPng = (svg: string) => sharp(Buffer.from(svg)).png().toBuffer();
+
+export async function writeLineChart(file: PngTarget, series: Series[], title: string, yLabel: string): Promise<void> {
+  await writePng(file, await svgToPng(lineChartSvg(series, title, yLabel)));
 }
 
 export interface Point { x: number; y: number; label: string; /** ± error bar on y (e.g. sd over seeds). */ ySd?: number }
@@ -84,8 +87,8 @@ export function scatterSvg(points: Point[], title: string, xLabel: string, yLabe
   return chartSvg(W, H, m, title, xLabel, yLabel, parts);
 }
 
-export async function writeScatter(file: string, points: Point[], title: string, xLabel: string, yLabel: string): Promise<void> {
-  await sharp(Buffer.from(scatterSvg(points, title, xLabel, yLabel))).png().toFile(file);
+export async function writeScatter(file: PngTarget, points: Point[], title: string, xLabel: string, yLabel: string): Promise<void> {
+  await writePng(file, await svgToPng(scatterSvg(points, title, xLabel, yLabel)));
 }
 
 /** A confusion matrix as a heat map (row-normalised shading, counts printed), rows true, columns predicted. */
@@ -111,6 +114,6 @@ export function confusionSvg(matrix: number[][], names: string[], title: string)
     `<rect width="${W}" height="${H}" fill="white"/><text x="8" y="22" style="font-size:14px">${esc(title)}</text>` + parts.join('') + '</svg>';
 }
 
-export async function writeConfusion(file: string, matrix: number[][], names: string[], title: string): Promise<void> {
-  await sharp(Buffer.from(confusionSvg(matrix, names, title))).png().toFile(file);
+export async function writeConfusion(file: PngTarget, matrix: number[][], names: string[], title: string): Promise<void> {
+  await writePng(file, await svgToPng(confusionSvg(matrix, names, title)));
 }

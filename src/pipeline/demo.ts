@@ -160,7 +160,7 @@ export async function runDemo(o: {
   const plot = dir('accuracy.png');
   await writeLineChart(plot, rows.map((r) => ({ name: r.method, values: r.curve })), `student validation top-1 per epoch (${rounds} rounds, ${p.studentEpochs} epochs each)`, 'top-1');
   const preview = dir('preview-snapmix.png');
-  if (shardSets.some((v) => shardKey(v) === 'snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, preview);
+  if (shardSets.some((v) => shardKey(v) === 'snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, { file: preview, flag: 'demo', reads: [{ flag: 'demo shards', path: dir('shards-snapmix') }], overwrite: false });
   const result: DemoResult = { teacherTop1, camInPart, rows, seconds: (Date.now() - t0) / 1000, plot, preview };
   await fs.writeFile(dir('results.json'), JSON.stringify(result, null, 2) + '\n');
   return result;

@@ -9,9 +9,13 @@ import { upsampleBilinear } from '../cam/upsample.js';
 import { normaliseInPlace } from '../cam/spm.js';
 import { drawBox, overlayHeat, upscale } from '../image/sheet.js';
 import { decodeRgb } from '../image/decode.js';
+import { checkPngTarget, writePng, type PngTarget } from '../image/png-out.js';
 
-export async function previewSheet(dir: string, m: Manifest, n: number, out: string, overrides: { data?: string; cams?: string } = {}): Promise<number> {
+/** out.reads holds the shards; the dataset and CAM cache the replay resolves are added before anything is read. */
+export async function previewSheet(dir: string, m: Manifest, n: number, out: Exclude<PngTarget, string>, overrides: { data?: string; cams?: string } = {}): Promise<number> {
   const replay = await openReplay(dir, m, overrides);
+  const target = { ...out, reads: [...out.reads, { flag: '--data', path: replay.dataRoot }, ...(replay.camDir ? [{ flag: '--cams', path: replay.camDir }] : [])] };
+  await checkPngTarget(target);
   const S = m.config.size;
   const R = m.config.resize;
   const z = Math.max(1, Math.floor(128 / S));
@@ -26,7 +30,8 @@ export async function previewSheet(dir: string, m: Manifest, n: number, out: str
   let seen = 0;
   const raw = (data: Uint8Array) => ({ input: Buffer.from(data), raw: { width: T, height: T, channels: 3 as const } });
   for await (const s of readSamples(dir, m)) {
-    if (seen++ % stride !== 0 || row >= want) continue;
+    if (row >= want) break; // every row it needs is drawn: read no further shard
+    if (seen++ % stride !== 0) continue;
     const p = replay.planOf(s.index);
     const va = cropFlip(await replay.rgb(p.a), R, 3, p.viewA, (k) => new Uint8Array(k));
     const vb = cropFlip(await replay.rgb(p.b), R, 3, p.viewB, (k) => new Uint8Array(k));
@@ -59,6 +64,6 @@ export async function previewSheet(dir: string, m: Manifest, n: number, out: str
   headers.forEach((h, c) => texts.push(`<text x="${gap + c * (T + gap)}" y="${height - 6}">${h}</text>`));
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:13px;fill:#222}</style>${texts.join('')}</svg>`;
   tiles.push({ input: Buffer.from(svg), left: 0, top: 0 });
-  await sharp({ create: { width, height, channels: 3, background: { r: 250, g: 250, b: 250 } } }).composite(tiles).png().toFile(out);
+  await writePng(target, await sharp({ create: { width, height, channels: 3, background: { r: 250, g: 250, b: 250 } } }).composite(tiles).png().toBuffer());
   return row;
 }

@@ -14,6 +14,8 @@ export interface Replay {
   manifest: Manifest;
   sources: DatasetRecord[];
   dataRoot: string;
+  /** The CAM cache directory read, if any. */
+  camDir?: string;
   cams?: CamSet;
   camRow: Map<string, number>;
   plan: PlanConfig;
@@ -44,7 +46,7 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
   const plan = planConfigOf(c);
   const n = sources.length;
   return {
-    manifest, sources, dataRoot: ds.root, cams, camRow, plan,
+    manifest, sources, dataRoot: ds.root, camDir, cams, camRow, plan,
     planOf: planner(plan, n, sources.map((r) => r.label)),
     rgb: async (j) => (await decodeRgb(sources[j].path, c.resize, recordedFit(c.fit))).data,
     cam: (j) => {
