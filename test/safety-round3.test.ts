@@ -154,3 +154,102 @@ test('2. single-file outputs (eval --confusion, preview --out) never replace an 
   assert.notEqual(await fs.readFile(mine, 'utf8'), 'my drawing');
   assert.deepEqual((await fs.readdir(path.join(base, 'new', 'dir'))), ['sheet.png'], 'no temporary file left');
 });
+
+test('3, 7. merge checks parts against their contents and never replaces another CAM cache without --overwrite; generate --cams needs full coverage', async () => {
+  const parts = [0, 1].map((i) => path.join(base, `cpart-${i}`));
+  parts.forEach((p, i) => assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', p, '--num-shards', '2', '--shard-index', String(i), ...W]).code, 0));
+  // A part whose cams.arrow is another slice's (metadata agrees, contents do not) does not merge.
+  const swapped = path.join(base, 'cpart-swapped');
+  await fs.cp(parts[1], swapped, { recursive: true });
+  const third = path.join(base, 'cpart-third');
+  assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', third, '--num-shards', '3', '--shard-index', '0', ...W]).code, 0);
+  await fs.copyFile(path.join(third, 'cams.arrow'), path.join(swapped, 'cams.arrow'));
+  const camsJson = JSON.parse(await fs.readFile(path.join(third, 'cams.json'), 'utf8'));
+  const own = JSON.parse(await fs.readFile(path.join(swapped, 'cams.json'), 'utf8'));
+  await fs.writeFile(path.join(swapped, 'cams.json'), JSON.stringify({ ...own, count: camsJson.count }));
+  refused(cli(['merge', parts[0], swapped, '--out', path.join(base, 'merged-bad')]), /does not cover|neither a CAM nor a reject|not among the records/);
+  // A malformed part record is named, not a stack trace.
+  const broken = path.join(base, 'cpart-broken');
+  await fs.cp(parts[1], broken, { recursive: true });
+  await fs.writeFile(path.join(broken, '.snapmix', 'cams-part.json'), '{"format":"snapmix-cams-part","version":1}');
+  refused(cli(['merge', parts[0], broken, '--out', path.join(base, 'merged-bad2')]), /not a valid snapmix CAM part record/);
+  // An existing cache of another teacher is kept unless --overwrite.
+  const other = path.join(base, 'cams-other');
+  const t2 = path.join(base, 'teacher-other');
+  await makeTeacher(t2, (await openDataset(data)).classNames, 32, 7);
+  assert.equal(cli(['cams', '--data', data, '--teacher', t2, '--out', other, ...W]).code, 0);
+  const before = await tree(other);
+  refused(cli(['merge', ...parts, '--out', other]), /already holds a CAM cache of other data, another teacher/);
+  assert.deepEqual(await tree(other), before);
+  const merged = path.join(base, 'merged-cams');
+  assert.equal(cli(['merge', ...parts, '--out', merged]).code, 0);
+  assert.equal(cli(['merge', ...parts, '--out', merged]).code, 0, 'the same merge again is allowed');
+  assert.deepEqual(await tree(merged, (n) => n === '.snapmix'), await tree(cams, (n) => n === '.snapmix'), 'merged = single run');
+  // A cache that lost a class's CAMs (with matching metadata) is refused by generate.
+  const { readCamCache, writeCamCache } = await import('../src/cam/cache.js');
+  const c = await readCamCache(cams);
+  const keep = c.set.ids.map((_, i) => i).filter((i) => c.set.labels[i] !== 0);
+  const n = c.set.h * c.set.w;
+  const cams2 = new Float32Array(keep.length * n);
+  keep.forEach((i, k) => cams2.set(c.set.cams.subarray(i * n, (i + 1) * n), k * n));
+  const lost = path.join(base, 'cams-lost-class');
+  await writeCamCache(lost, { ...c.set, ids: keep.map((i) => c.set.ids[i]), labels: Int32Array.from(keep.map((i) => c.set.labels[i])), cams: cams2, prob: Float32Array.from(keep.map((i) => c.set.prob[i])), pred: Int32Array.from(keep.map((i) => c.set.pred[i])), sha256: keep.map((i) => c.set.sha256[i]) }, { ...c.meta, count: keep.length }, c.rejects);
+  refused(cli(['generate', '--data', data, '--cams', lost, '--out', path.join(base, 'gen-lost'), '--size', '32', ...W]), /records have neither a CAM nor a reject/);
+  await fs.rm(path.join(merged, 'rejects.jsonl'));
+  refused(cli(['generate', '--data', data, '--cams', merged, '--out', path.join(base, 'gen-norej'), '--size', '32', ...W]), /no rejects\.jsonl: the cache is incomplete/);
+});
+
+test('4, 12. rerunning export, merge or generate --overwrite keeps a user\'s files; a killed export or merge finishes on rerun', async () => {
+  const exp = path.join(base, 'export');
+  const run = () => cli(['export', shards, '--to', 'parquet', '--out', exp, '--quiet']);
+  assert.equal(run().code, 0);
+  await fs.writeFile(path.join(exp, 'LICENSE'), 'mine');
+  await fs.mkdir(path.join(exp, '.git'));
+  await fs.writeFile(path.join(exp, '.git', 'HEAD'), 'ref');
+  assert.equal(run().code, 0);
+  // Killed mid-export: the record (export.json) and card are gone, a parquet half-written.
+  await fs.rm(path.join(exp, 'export.json'));
+  await fs.rm(path.join(exp, 'README.md'));
+  await fs.writeFile(path.join(exp, 'data-00000-of-00002.parquet.tmp-99999'), 'half');
+  const r = run();
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await fs.readFile(path.join(exp, 'LICENSE'), 'utf8'), 'mine');
+  assert.equal(await fs.readFile(path.join(exp, '.git', 'HEAD'), 'utf8'), 'ref');
+  assert.ok((await fs.readdir(exp)).includes('export.json'));
+  // generate --overwrite keeps them too.
+  const own = path.join(base, 'gen-own');
+  await fs.cp(shards, own, { recursive: true });
+  await fs.writeFile(path.join(own, 'LICENSE'), 'mine');
+  const g = cli(['generate', '--data', data, '--cams', cams, '--out', own, '--size', '32', '--rounds', '1', '--seed', '5', '--workers', '1', '--overwrite', ...W]);
+  assert.equal(g.code, 0, g.stderr);
+  assert.equal(await fs.readFile(path.join(own, 'LICENSE'), 'utf8'), 'mine');
+  // A split generate merged, rerun with a user's file in it; and a merge killed before it wrote anything.
+  const gparts = [0, 1].map((i) => path.join(base, `gpart-${i}`));
+  gparts.forEach((p, i) => assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), ...W]).code, 0));
+  const merged = path.join(base, 'gmerged');
+  await fs.mkdir(path.join(merged, '.snapmix'), { recursive: true });
+  await fs.writeFile(path.join(merged, '.snapmix', 'output.json'), JSON.stringify({ kind: 'shards', tool: 'snapmix' }));
+  const m1 = cli(['merge', ...gparts, '--out', merged]);
+  assert.equal(m1.code, 0, m1.stderr);
+  await fs.writeFile(path.join(merged, 'LICENSE'), 'mine');
+  assert.equal(cli(['merge', ...gparts, '--out', merged]).code, 0);
+  assert.equal(await fs.readFile(path.join(merged, 'LICENSE'), 'utf8'), 'mine');
+  const sources = JSON.parse(await fs.readFile(path.join(merged, '.snapmix', 'sources.json'), 'utf8'));
+  assert.ok(!String(sources.cams ?? '').includes('gpart-'), 'sources.json does not point into a part');
+});
+
+test('5. every check runs before anything is written: a failing --partner check leaves the output as it was', async () => {
+  const one = path.join(base, 'one-class');
+  const cls = (await fs.readdir(path.join(data, 'train'))).sort()[0];
+  await fs.mkdir(path.join(one, 'train'), { recursive: true });
+  await fs.cp(path.join(data, 'train', cls), path.join(one, 'train', cls), { recursive: true });
+  const out = path.join(base, 'partner-out');
+  const args = (...extra: string[]) => ['generate', '--data', one, '--out', out, '--size', '32', '--method', 'cutmix', '--rounds', '1', '--workers', '1', ...W, ...extra];
+  assert.equal(cli(args()).code, 0);
+  const before = await tree(out);
+  refused(cli(args('--partner', 'other-class', '--overwrite')), /needs sources of at least 2 classes/);
+  assert.deepEqual(await tree(out), before, '--overwrite removed nothing');
+  const fresh = path.join(base, 'partner-fresh');
+  refused(cli(['generate', '--data', one, '--out', fresh, '--size', '32', '--method', 'cutmix', '--partner', 'other-class', ...W]), /needs sources of at least 2 classes/);
+  assert.equal(await fs.stat(fresh).then(() => true, () => false), false, 'nothing left behind');
+});

@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { rejectRecord, type Reject } from '../data/reject.js';
 import { recordedFit, type Fit } from '../image/decode.js';
+import type { DatasetRecord } from '../data/types.js';
 
 export const CAM_CACHE_VERSION = 1;
 
@@ -110,8 +111,17 @@ export async function readCamCache(dir: string): Promise<{ set: CamSet; meta: Ca
     pred: Int32Array.from(Array.from(t.getChild('teacher_pred')!.toArray() as BigInt64Array, Number)),
     sha256: Array.from(t.getChild('sha256')!.toArray() as string[]),
   };
-  const rj = await fs.readFile(path.join(dir, 'rejects.jsonl'), 'utf8').catch(() => '');
-  const rejects = rj.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Reject);
+  const rejectsFile = path.join(dir, 'rejects.jsonl');
+  const rj = await fs.readFile(rejectsFile, 'utf8').catch(() => {
+    throw new UserError(`--cams ${dir} has no rejects.jsonl: the cache is incomplete (it cannot show that every source has a CAM or a reason); recompute it with 'snapmix cams'`);
+  });
+  const rejects = rj.split('\n').filter(Boolean).map((l, i) => {
+    try {
+      return JSON.parse(l) as Reject;
+    } catch {
+      throw new UserError(`${rejectsFile} line ${i + 1} is not JSON: the cache is damaged; recompute it with 'snapmix cams'`);
+    }
+  });
   return { set, meta, rejects };
 }
 
@@ -121,5 +131,32 @@ export function checkCamFit(what: string, meta: CamMeta, fit: Fit | undefined): 
   const views = recordedFit(fit);
   if (cams !== views) {
     throw new UserError(`${what} was computed with --fit ${cams}${meta.fit ? '' : ' (made before --fit existed)'} but this run uses --fit ${views}: CAMs and views must fit the sources the same way. Pass --fit ${cams}, or recompute the CAMs with 'snapmix cams --fit ${views}'`);
+  }
+}
+
+/**
+ * A cache must prove it covers the records it is used for: every record has exactly one CAM (of its
+ * own label) or one reject, and nothing else is in it. The fingerprint alone does not prove this: a merge
+ * of mismatched parts once dropped a whole class with "0 rejected".
+ */
+export function checkCamCoverage(what: string, set: CamSet, rejects: Reject[], records: DatasetRecord[]): void {
+  const want = new Map(records.map((r) => [r.id, r.label]));
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  set.ids.forEach((id, i) => {
+    if (!want.has(id)) problems.push(`a CAM for ${id}, which is not among the records`);
+    else if (want.get(id) !== set.labels[i]) problems.push(`${id}'s CAM is of class ${set.labels[i]}, the record's label is ${want.get(id)}`);
+    if (seen.has(id)) problems.push(`${id} has two entries`);
+    seen.add(id);
+  });
+  for (const r of rejects) {
+    if (!want.has(r.id)) problems.push(`a reject for ${r.id}, which is not among the records`);
+    if (seen.has(r.id)) problems.push(`${r.id} is both a CAM and a reject, or rejected twice`);
+    seen.add(r.id);
+  }
+  const missing = records.filter((r) => !seen.has(r.id));
+  if (missing.length) problems.unshift(`${missing.length} of ${records.length} records have neither a CAM nor a reject (${missing.slice(0, 3).map((r) => r.id).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+  if (problems.length) {
+    throw new UserError(`${what} does not cover its dataset: ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? `; and ${problems.length - 4} more` : ''}. It is incomplete or mixed; recompute it with 'snapmix cams' (or merge the parts of one split run)`);
   }
 }

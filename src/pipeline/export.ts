@@ -11,7 +11,8 @@ import { arrowToParquet, DEFAULT_ROW_GROUP_BYTES } from '../shards/to-parquet.js
 import { arrowToTar, tarName } from '../shards/to-webdataset.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { UserError } from '../util/errors.js';
-import { withOutput } from '../util/outdir.js';
+import { STATE_DIR, withOutput } from '../util/outdir.js';
+import { requestDifferences } from '../util/differences.js';
 
 export const EXPORT_FORMATS = ['parquet', 'webdataset'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -64,13 +65,21 @@ export async function exportRelease(o: {
     throw new UserError(`${o.release} is not exported: it fails verification (${e.message.split('\n').slice(1, 3).map((l) => l.trim()).join('; ')}); regenerate it or fetch it again`);
   });
   return withOutput({ out: o.out, kind: 'export', command: `export --to ${o.to}`, reads: [{ flag: 'RELEASE', path: o.release }], overwrite: o.overwrite }, async (out) => {
-    // An earlier export here (ours) is replaced whole: its files are a function of the release, redone cheaply.
+    // The request is recorded before any file, so a killed export is recognised as this one on rerun.
+    const request = { to: o.to, manifest_sha256: manifestSha256, row_group_bytes: o.to === 'parquet' ? rowGroupBytes : null };
+    const requestFile = path.join(o.out, STATE_DIR, 'export-request.json');
+    // An earlier export here (ours) is replaced: its files are a function of the release, redone cheaply.
+    // Only snapmix's own files go; a user's LICENSE or .git stays.
     if (out.state === 'ours') {
-      const prev = JSON.parse(await fs.readFile(path.join(o.out, EXPORT_RECORD), 'utf8').catch(() => '{}')) as { to?: string; release?: { manifest_sha256?: string } };
-      const same = prev.to === o.to && prev.release?.manifest_sha256 === manifestSha256;
-      if (!same && !o.overwrite) throw new UserError(`--out ${o.out} holds an export of another release or format; pass --overwrite to replace it or choose another directory`);
+      const prev = await fs.readFile(requestFile, 'utf8').then((t) => JSON.parse(t) as typeof request, () => undefined);
+      const finished = JSON.parse(await fs.readFile(path.join(o.out, EXPORT_RECORD), 'utf8').catch(() => 'null')) as { to?: string; release?: { manifest_sha256?: string } } | null;
+      const recorded = prev ?? (finished ? { to: finished.to, manifest_sha256: finished.release?.manifest_sha256 } : undefined);
+      const diff = recorded ? requestDifferences(recorded as never, (prev ? request : { to: request.to, manifest_sha256: request.manifest_sha256 }) as never) : [];
+      if (diff.length && !o.overwrite) throw new UserError(`--out ${o.out} holds an export of another release or format (${diff.join('; ')}); pass --overwrite to replace it or choose another directory`);
       await out.clear();
     }
+    await fs.mkdir(path.dirname(requestFile), { recursive: true });
+    await writeFileAtomic(requestFile, JSON.stringify(request) + '\n');
     const ext = m.config.format === 'jpeg' ? 'jpg' : m.config.format;
     const files: ExportedFile[] = [];
     for (const [k, s] of m.shards.entries()) {

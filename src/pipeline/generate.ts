@@ -7,7 +7,7 @@ import { datasetFingerprint } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
 import { describeTeacher, teacherFit } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
-import { camOf, checkCamFit, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { checkCamCoverage, camOf, checkCamFit, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
 import { extractCams } from './cams.js';
 import { planner, type SamplePlan } from '../mix/plan.js';
 import { GENERATE_DEFAULTS, planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
@@ -76,6 +76,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
     if (meta.dataset_fingerprint !== dsFp) {
       throw new UserError(`--cams ${o.cams} was computed for another dataset (or the images changed since): fingerprint ${meta.dataset_fingerprint.slice(0, 12)} ≠ ${dsFp.slice(0, 12)}; recompute it with 'snapmix cams'`);
     }
+    checkCamCoverage(`--cams ${o.cams}`, set, rejects, o.records);
     checkCamFit(`--cams ${o.cams}`, meta, o.config.fit);
     if (o.teacher) {
       const { fingerprint } = await describeTeacher(o.teacher, o);
@@ -91,6 +92,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   if (reuseOut && (await exists(path.join(cached, 'cams.json')))) {
     const c = await readCamCache(cached);
     const { fingerprint } = await describeTeacher(o.teacher, o);
+    checkCamCoverage(cached, c.set, c.rejects, o.records);
     if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint && recordedFit(c.meta.fit) === recordedFit(o.config.fit)) {
       o.log?.(`generate: reusing CAMs in ${cached}`);
       return { set: c.set, teacherFp: fingerprint, rejects: c.rejects };
@@ -191,6 +193,10 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
     if (state === 'resume-candidate' && prevRequest !== request) {
       throw new UserError(`--out ${o.out} holds a run with other options, data or teacher; pass --overwrite to replace it or choose another directory`);
     }
+    if (cfg.partner === 'other-class' && new Set(sources.map((r) => r.label)).size < 2 && cfg.method !== 'none') {
+      throw new UserError('--partner other-class needs sources of at least 2 classes; nothing was written');
+    }
+    const planOf = planner(planConfigOf(cfg), n, sources.map((r) => r.label));
     // Every check has passed: only now is anything in OUT removed or written.
     if (state === 'overwrite' || (out.state === 'ours' && state === 'empty')) await out.clear([path.basename(spill)]);
     if (cams?.meta) await writeCamCache(path.join(o.out, 'cams'), cams.set, cams.meta, cams.rejects);
@@ -200,10 +206,6 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
       data: o.dataset.root, data_format: o.dataset.format, cams: cams ? path.resolve(o.cams ?? path.join(o.out, 'cams')) : null,
     }, null, 2) + '\n');
 
-    if (cfg.partner === 'other-class' && new Set(sources.map((r) => r.label)).size < 2 && cfg.method !== 'none') {
-      throw new UserError('--partner other-class needs sources of at least 2 classes');
-    }
-    const planOf = planner(planConfigOf(cfg), n, sources.map((r) => r.label));
     const C = o.dataset.classNames.length;
     const schemaMeta = new Map([
       ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],

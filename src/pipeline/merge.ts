@@ -8,7 +8,9 @@ import { readPart, readRequest, releaseOf, shardName, writeOutputFiles, writeReq
 import { writeFileAtomic, exists, fileSha256 } from '../util/fs.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
-import { readCamCache, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { checkCamCoverage, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { recordedFit } from '../image/decode.js';
+import { requestDifferences } from '../util/differences.js';
 import { fingerprintLine } from '../data/fingerprint.js';
 import type { DatasetRecord } from '../data/types.js';
 import type { Reject } from '../pool/tasks.js';
@@ -69,7 +71,9 @@ export async function merge(o: { parts: string[]; out: string; overwrite: boolea
     const info = { ...parts[0].info, release: releaseOf({ ...parts[0].info.release, ...definedOnly(o.release) }) };
     if (out.state === 'ours') {
       const prev = await readRequest(o.out);
-      if (prev !== info.request && !o.overwrite) throw new UserError(`--out ${o.out} holds another run; pass --overwrite to replace it or choose another directory`);
+      // No request recorded and no manifest: a merge killed before it wrote anything; redo it.
+      const unfinished = prev === undefined && !(await exists(path.join(o.out, 'manifest.json')));
+      if (prev !== info.request && !unfinished && !o.overwrite) throw new UserError(`--out ${o.out} holds another run; pass --overwrite to replace it or choose another directory`);
       await out.clear();
     }
     const dirOf = new Map<string, string>();
@@ -77,8 +81,13 @@ export async function merge(o: { parts: string[]; out: string; overwrite: boolea
     await writeRequest(o.out, info.request, info.config);
     // CAMs a --teacher run computed are the same in every part: keep one copy, as a single run would.
     if (await exists(path.join(o.parts[0], 'cams', 'cams.json'))) await fs.cp(path.join(o.parts[0], 'cams'), path.join(o.out, 'cams'), { recursive: true });
-    const sources = path.join(o.parts[0], STATE_DIR, 'sources.json');
-    if (await exists(sources)) await fs.copyFile(sources, path.join(o.out, STATE_DIR, 'sources.json'));
+    // Where the sources live: as the parts recorded it, but a CAM cache copied here is this output's own
+    // (the parts may be deleted after the merge).
+    const sources = await fs.readFile(path.join(o.parts[0], STATE_DIR, 'sources.json'), 'utf8').then((t) => JSON.parse(t) as { cams: string | null }, () => undefined);
+    if (sources) {
+      if (sources.cams && path.resolve(sources.cams) === path.resolve(o.parts[0], 'cams')) sources.cams = path.resolve(o.out, 'cams');
+      await writeFileAtomic(path.join(o.out, STATE_DIR, 'sources.json'), JSON.stringify(sources, null, 2) + '\n');
+    }
     for (const st of stats) {
       await fs.copyFile(path.join(dirOf.get(st.filename)!, st.filename), path.join(o.out, `${st.filename}.tmp-${process.pid}`));
       await fs.rename(path.join(o.out, `${st.filename}.tmp-${process.pid}`), path.join(o.out, st.filename));
@@ -131,6 +140,38 @@ export async function writeCamsPart(dir: string, part: { index: number; of: numb
   await writeFileAtomic(path.join(dir, STATE_DIR, CAMS_PART_FILE), JSON.stringify(p) + '\n');
 }
 
+/** A part's record, read and checked for shape: a damaged one is named, never a stack trace. */
+async function readCamsPart(dir: string): Promise<CamsPartFile> {
+  const file = path.join(dir, STATE_DIR, CAMS_PART_FILE);
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (!text || !(await exists(path.join(dir, 'cams.json')))) throw new UserError(`${dir} is not a finished part of a split 'snapmix cams'; rerun its 'cams … --num-shards K --shard-index I'`);
+  let p: CamsPartFile;
+  try {
+    p = JSON.parse(text) as CamsPartFile;
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON (${(e as Error).message}); rerun that part`);
+  }
+  const ok = p && p.format === 'snapmix-cams-part' && p.version === 1 && Number.isInteger(p.part?.index) && Number.isInteger(p.part?.of) && p.part.of >= 1 &&
+    p.part.index >= 0 && p.part.index < p.part.of && Number.isInteger(p.total_records) && Array.isArray(p.lines) && p.lines.every((l) => typeof l === 'string') && p.meta && typeof p.meta === 'object';
+  if (!ok) throw new UserError(`${file} is not a valid snapmix CAM part record (format, part, total_records, lines, meta); rerun that part`);
+  return p;
+}
+
+/** A part's cache holds exactly the records its part file lists (ids, labels, file hashes) and its recorded metadata. */
+function checkPartContents(dir: string, p: CamsPartFile, c: { set: CamSet; meta: CamMeta; rejects: Reject[] }): void {
+  const { dataset_fingerprint: _d, count: _c, rejected: _r, ...meta } = c.meta;
+  const diff = requestDifferences(p.meta as never, meta as never);
+  if (diff.length) throw new UserError(`${dir}: its cams.json disagrees with its part record (${diff.slice(0, 3).join('; ')}); rerun that part`);
+  const records = p.lines.map((l) => {
+    const [id, label, split, sha] = l.replace(/\n$/, '').split('\t');
+    return { id, label: Number(label), split, sha, path: '' } as DatasetRecord & { sha: string };
+  });
+  checkCamCoverage(`part ${dir}`, c.set, c.rejects, records);
+  const shaOf = new Map(records.map((r) => [r.id, r.sha]));
+  const changed = c.set.ids.filter((id, i) => c.set.sha256[i] !== shaOf.get(id));
+  if (changed.length) throw new UserError(`part ${dir}: the CAMs of ${changed.length} image(s) (${changed.slice(0, 3).join(', ')}) were computed from other file bytes than its part record lists; rerun that part`);
+}
+
 export async function isCamsPart(dir: string): Promise<boolean> {
   return exists(path.join(dir, STATE_DIR, CAMS_PART_FILE));
 }
@@ -139,11 +180,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
   const reads = o.parts.map((p) => ({ flag: 'PART', path: p }));
   return withOutput({ out: o.out, kind: 'cams', command: 'merge', reads, overwrite: o.overwrite }, async (out) => {
     const parts: CamsPartFile[] = [];
-    for (const d of o.parts) {
-      const text = await fs.readFile(path.join(d, STATE_DIR, CAMS_PART_FILE), 'utf8').catch(() => undefined);
-      if (!text || !(await exists(path.join(d, 'cams.json')))) throw new UserError(`${d} is not a finished part of a split 'snapmix cams'; rerun its 'cams … --num-shards K --shard-index I'`);
-      parts.push(JSON.parse(text) as CamsPartFile);
-    }
+    for (const d of o.parts) parts.push(await readCamsPart(d));
     const f = parts[0];
     parts.forEach((p, i) => {
       if (JSON.stringify(p.meta) !== JSON.stringify(f.meta) || p.part.of !== f.part.of || p.total_records !== f.total_records) {
@@ -157,6 +194,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     for (let k = 0; k < f.part.of; k++) {
       const i = order.get(k)!;
       const c = await readCamCache(o.parts[i]);
+      checkPartContents(o.parts[i], parts[i], c);
       sets.push(c.set);
       rejects.push(...c.rejects);
       lines.push(...parts[i].lines);
@@ -169,6 +207,14 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const rejected: Record<string, number> = {};
     for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
     const meta: CamMeta = { format: f.meta.format, version: f.meta.version, teacher_fingerprint: f.meta.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: f.meta.class_names, split: f.meta.split, teacher_input_size: f.meta.teacher_input_size, ...(f.meta.fit ? { fit: f.meta.fit } : {}), h: f.meta.h, w: f.meta.w, count: set.ids.length, rejected };
+    if (out.state === 'ours' && (await exists(path.join(o.out, 'cams.json')))) {
+      // A finished cache here: replaced only by the same CAMs, or with --overwrite (hours of teacher time).
+      const prev = await readCamMeta(o.out).catch(() => undefined);
+      const same = prev && prev.teacher_fingerprint === meta.teacher_fingerprint && prev.dataset_fingerprint === meta.dataset_fingerprint && prev.split === meta.split && recordedFit(prev.fit) === recordedFit(meta.fit);
+      if (!same && !o.overwrite) {
+        throw new UserError(`--out ${o.out} already holds a CAM cache of other data, another teacher or another --fit; nothing was written. Pass --overwrite to replace it, or choose another directory`);
+      }
+    }
     if (out.state === 'ours') await out.clear();
     await writeCamCache(o.out, set, meta, rejects);
     return { count: set.ids.length, parts: parts.length, fingerprint: meta.dataset_fingerprint };

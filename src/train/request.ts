@@ -5,14 +5,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import { UserError } from '../util/errors.js';
+import { requestDifferences, type Json } from '../util/differences.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { STATE_DIR, type OutState } from '../util/outdir.js';
 import type { DatasetRecord } from '../data/types.js';
 
 export const TRAIN_REQUEST_FILE = 'train-request.json';
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type TrainRequest = { [k: string]: Json };
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -45,21 +44,6 @@ export function recordsIdentity(classNames: string[], records: DatasetRecord[]):
   const h = createHash('sha256').update(JSON.stringify(classNames));
   for (const r of records) h.update(`${r.id}\t${r.label}\n`);
   return h.digest('hex');
-}
-
-/** The recorded fields that differ between two requests, as `key: old → new` (nested keys dotted). */
-export function requestDifferences(was: Json, now: Json, prefix = ''): string[] {
-  if (isDeepStrictEqual(was, now)) return [];
-  const isObj = (v: Json): v is { [k: string]: Json } => v !== null && typeof v === 'object' && !Array.isArray(v);
-  if (isObj(was) && isObj(now)) {
-    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
-    return keys.flatMap((k) => requestDifferences(was[k] ?? null, now[k] ?? null, prefix ? `${prefix}.${k}` : k));
-  }
-  const show = (v: Json) => {
-    const s = JSON.stringify(v);
-    return s.length > 40 ? `${s.slice(0, 37)}…` : s;
-  };
-  return [`${prefix || 'request'}: ${show(was)} → ${show(now)}`];
 }
 
 async function readRecorded(out: string): Promise<TrainRequest | undefined> {

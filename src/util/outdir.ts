@@ -58,6 +58,19 @@ export async function outputKindOf(dir: string): Promise<OutputKind | undefined>
   return undefined;
 }
 
+/**
+ * The names each kind of output writes at its top level: --overwrite and a rerun replace these and
+ * nothing else, so a user's LICENSE or .git beside a release survives (verify names such files).
+ */
+const OWNED: Record<OutputKind, RegExp> = {
+  shards: /^(data-\d{5}-of-\d{5}\.arrow|manifest\.json|state\.json|dataset_info\.json|rejects\.jsonl|README\.md|sources\.jsonl|cams)$/,
+  cams: /^(cams\.arrow|cams\.json|rejects\.jsonl)$/,
+  export: /^(data-\d{5}-of-\d{5}\.parquet|shard-\d{6}\.tar|SHA256SUMS|export\.json|README\.md)$/,
+  model: /^(model\.json|weights\.[0-9a-f]{12}\.bin|metrics\.jsonl|checkpoint|refresh)$/,
+  synth: /^(train|test|masks|parts\.jsonl|synth\.json)$/,
+};
+export const ownedName = (kind: OutputKind, name: string) => name === STATE_DIR || OWNED[kind].test(name) || isLeftover(name);
+
 /** Our temporary names (writeFileAtomic, stale locks): leftovers of a killed or failed write. */
 export const isLeftover = (name: string) => /\.tmp-\d+$/.test(name) || /^\.snapmix\.lock\.stale-\d+$/.test(name);
 
@@ -103,7 +116,7 @@ export interface Output {
   /** The state found under the lock. */
   state: OutState;
   lock: Lock;
-  /** Remove everything in the directory but the lock and keep (only ever called on 'ours' or 'empty'). */
+  /** Remove what this kind of output writes (never a user's file), but the lock and keep (only on 'ours' or 'empty'). */
   clear(keep?: string[]): Promise<void>;
   /** Release the lock; a directory this run created and left empty is removed again. */
   release(): Promise<void>;
@@ -154,7 +167,7 @@ export async function openOutput(o: { out: string; kind: OutputKind; command: st
       state,
       lock,
       clear: async (keep: string[] = []) => {
-        for (const e of await fs.readdir(o.out)) if (e !== LOCK_FILE && !keep.includes(e)) await fs.rm(path.join(o.out, e), { recursive: true, force: true });
+        for (const e of await fs.readdir(o.out)) if (e !== LOCK_FILE && !keep.includes(e) && ownedName(o.kind, e)) await fs.rm(path.join(o.out, e), { recursive: true, force: true });
         await markOutput(o.out, o.kind);
       },
       release,
