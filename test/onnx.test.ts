@@ -12,7 +12,7 @@ import { saveModel } from '../src/model/io.js';
 import { openTeacher, describeTeacher } from '../src/model/teacher.js';
 import { decodeModel, findOnnxCamHead } from '../src/model/onnx-graph.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
-import { floatTensor, int64Tensor, model, node, oihwFromHwio } from './helpers/onnx-build.js';
+import { constant, floatTensor, int64Tensor, model, node, oihwFromHwio } from './helpers/onnx-build.js';
 import { tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
@@ -86,6 +86,15 @@ async function twins() {
     'nchw GlobalAveragePool + Flatten + Gemm(transB)': model({
       nodes: [conv('x', 'f0'), node('Relu', ['f0'], ['f']), node('GlobalAveragePool', ['f'], ['p']), node('Flatten', ['p'], ['q']), node('Gemm', ['q', 'Wd', 'bd'], ['logits'], { transB: 1 })],
       inits: [...inits, floatTensor('Wd', [C, K], Wt), floatTensor('bd', [C], bd)], input: 'x', inputDims: [0, 3, S, S], output: 'logits',
+    }),
+    'nchw fixed batch 2 (torch export without dynamic_axes), 3 images run as 2 + 1 padded': model({
+      nodes: [conv('x', 'f0'), node('Relu', ['f0'], ['f']), node('GlobalAveragePool', ['f'], ['p']), node('Flatten', ['p'], ['q']), node('Gemm', ['q', 'Wd', 'bd'], ['logits'], { transB: 1 })],
+      inits: [...inits, floatTensor('Wd', [C, K], Wt), floatTensor('bd', [C], bd)], input: 'x', inputDims: [2, 3, S, S], output: 'logits',
+    }),
+    'nchw mean((2, 3)) at opset 18, axes from a Constant node + MatMul + Add': model({
+      opset: 18,
+      nodes: [conv('x', 'f0'), node('Relu', ['f0'], ['f']), constant('axes', int64Tensor('axes_value', [2, 3])), node('ReduceMean', ['f', 'axes'], ['p'], { keepdims: 0 }), node('MatMul', ['p', 'Wd'], ['z']), node('Add', ['z', 'bd'], ['logits'])],
+      inits: [...inits, floatTensor('Wd', [K, C], kd), floatTensor('bd', [C], bd)], input: 'x', inputDims: [0, 3, S, S], output: 'logits',
     }),
     'nchw ReduceMean(axes attr) + MatMul + Add': model({
       nodes: [conv('x', 'f0'), node('Relu', ['f0'], ['f']), node('ReduceMean', ['f'], ['p'], { axes: [2, 3], keepdims: 0 }), node('MatMul', ['p', 'Wd'], ['z']), node('Add', ['z', 'bd'], ['logits'])],

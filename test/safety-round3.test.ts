@@ -253,3 +253,84 @@ test('5. every check runs before anything is written: a failing --partner check 
   refused(cli(['generate', '--data', one, '--out', fresh, '--size', '32', '--method', 'cutmix', '--partner', 'other-class', ...W]), /needs sources of at least 2 classes/);
   assert.equal(await fs.stat(fresh).then(() => true, () => false), false, 'nothing left behind');
 });
+
+test('8. reproduce --scratch may not be the release or sit inside it', async () => {
+  const before = await tree(shards);
+  for (const s of [shards, path.join(shards, 'scratch')]) {
+    refused(cli(['reproduce', shards, '--data', data, '--cams', cams, '--scratch', s, ...W]), /is RELEASE|is inside RELEASE/);
+  }
+  assert.deepEqual(await tree(shards), before, 'the release is untouched');
+  const ok = cli(['reproduce', shards, '--data', data, '--cams', cams, '--workers', '1', ...W]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /reproduces/);
+});
+
+test('12, 14. split cams: a part killed before its record is redone; a part with no readable image merges; parts are named as parts', async () => {
+  const bad = path.join(base, 'data-unreadable-part');
+  await fs.cp(data, bad, { recursive: true });
+  // Make every image of the first third unreadable (the records sort by id: class dirs in order).
+  const { openDataset: open, splitRecords } = await import('../src/data/index.js');
+  const recs = splitRecords(await open(bad), 'train');
+  const firstThird = recs.slice(0, Math.floor(recs.length / 3));
+  for (const r of firstThird) await fs.writeFile(r.path, 'not an image');
+  const parts = [0, 1, 2].map((i) => path.join(base, `upart-${i}`));
+  for (const [i, p] of parts.entries()) {
+    const r = cli(['cams', '--data', bad, '--teacher', teacher, '--out', p, '--num-shards', '3', '--shard-index', String(i), ...W]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  // Killed between cams.json and the part record: the rerun redoes it instead of "nothing to do".
+  await fs.rm(path.join(parts[1], '.snapmix', 'cams-part.json'));
+  const again = cli(['cams', '--data', bad, '--teacher', teacher, '--out', parts[1], '--num-shards', '3', '--shard-index', '1', ...W]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stdout, /nothing to do/);
+  const merged = path.join(base, 'umerged');
+  const m = cli(['merge', ...parts, '--out', merged]);
+  assert.equal(m.code, 0, m.stderr);
+  const single = path.join(base, 'usingle');
+  assert.equal(cli(['cams', '--data', bad, '--teacher', teacher, '--out', single, ...W]).code, 0);
+  assert.deepEqual(await tree(merged, (n) => n === '.snapmix'), await tree(single, (n) => n === '.snapmix'), 'merged = single run');
+  // A part given where a whole output is needed says so.
+  refused(cli(['generate', '--data', bad, '--cams', parts[1], '--out', path.join(base, 'g-part'), '--size', '32', ...W]), /is part 1 of 3 of a split 'cams'.*snapmix merge/);
+  const gp = path.join(base, 'gen-part');
+  assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', gp, '--size', '32', '--rounds', '1', '--workers', '1', '--num-shards', '2', '--shard-index', '0', ...W]).code, 0);
+  refused(cli(['verify', gp]), /is part 0 of 2 of a split 'generate'.*snapmix merge/);
+  refused(cli(['export', gp, '--to', 'parquet', '--out', path.join(base, 'exp-part')]), /is part 0 of 2/);
+  refused(cli(studentArgs(path.join(base, 'student-part')).map((x) => (x === shards ? gp : x))), /is part 0 of 2/);
+});
+
+test('12. a lock left by a dead owner whose pid is reused (a restarted container) is taken over', async () => {
+  const { acquireLock, LOCK_FILE } = await import('../src/util/lock.js');
+  const os = await import('node:os');
+  const dir = path.join(base, 'lock-dir');
+  await fs.mkdir(dir);
+  // The restarted process got the dead owner's pid: our own pid on a lock we do not hold.
+  await fs.writeFile(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, host: os.hostname(), command: 'generate', started: '2026-01-01T00:00:00Z', start: '1' }));
+  const l = await acquireLock(dir, 'generate');
+  await l.release();
+  // A live pid that now belongs to a process started later than the recorded owner.
+  await fs.writeFile(path.join(dir, LOCK_FILE), JSON.stringify({ pid: process.ppid, host: os.hostname(), command: 'generate', started: '2026-01-01T00:00:00Z', start: '1' }));
+  const l2 = await acquireLock(dir, 'generate');
+  await l2.release();
+  // A lock this process holds is still refused to a second taker.
+  const held = await acquireLock(dir, 'generate');
+  await assert.rejects(acquireLock(dir, 'generate'), /is in use/);
+  await held.release();
+});
+
+test('13. no stack traces: a wrong sidecar layout, PNG onto a missing path, --cache-mem beyond the machine, --train-workers beyond the cores', async () => {
+  const onnx = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'tiny-resnet.onnx');
+  const dir = path.join(base, 'onnx-layout');
+  await fs.mkdir(dir);
+  await fs.copyFile(onnx, path.join(dir, 't.onnx'));
+  await fs.writeFile(path.join(dir, 't.json'), JSON.stringify({ input_size: 32, layout: 'nhwc' }));
+  refused(cli(['cams', '--data', data, '--teacher', path.join(dir, 't.onnx'), '--out', path.join(base, 'cams-layout'), ...W]), /layout nhwc, but .* \(nchw\)/);
+  const deep = path.join(base, 'no', 'such', 'dir', 'p.png');
+  const p = cli(['preview', '--shards', shards, '--n', '1', '--out', deep]);
+  assert.equal(p.code, 0, p.stderr);
+  const g = cli(['generate', '--data', data, '--cams', cams, '--out', path.join(base, 'gen-mem'), '--size', '32', '--rounds', '1', '--workers', '1', '--cache-mem', '1000000', ...W]);
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stderr, /--cache-mem 1000000 MiB is more than this machine can hold; using \d+ MiB/);
+  const t = cli(['train', '--shards', shards, '--val', data, '--out', path.join(base, 'student-64'), '--epochs', '1', '--width', '8', '--stages', '2', '--batch-size', '16', '--train-workers', '64', ...W]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /--train-workers 64 is more than this machine's \d+ cores; using \d+/);
+});

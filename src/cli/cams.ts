@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
 import { withOutput } from '../util/outdir.js';
 import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
 import { chosenFit, recordedFit, type Fit } from '../image/decode.js';
-import { sliceOf, writeCamsPart } from '../pipeline/merge.js';
+import { isCamsPart, sliceOf, writeCamsPart } from '../pipeline/merge.js';
 
 export const command = 'cams';
 export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
@@ -52,10 +52,12 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     // run) is simply redone, so rerunning the same command after a crash works.
     const { backend, provider } = await startTeacherBackend(a.backend, a.teacher);
     const head = { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig };
-    const finished = await exists(path.join(a.out, 'cams.json'));
+    // A part is finished only with its part record (written after cams.json): a part killed between the
+    // two is redone, not reported as done and then refused by merge forever.
+    const finished = (await exists(path.join(a.out, 'cams.json'))) && (!part || (await isCamsPart(a.out)));
     if (out.state === 'ours' && finished && !a.overwrite) {
       // The same request again (same data bytes, teacher and split) is already done: say so, exit 0.
-      const { meta } = await readCamCache(a.out);
+      const { meta } = await readCamCache(a.out, { part: true });
       const info = await describeTeacher(a.teacher, head);
       const dsFp = datasetFingerprint(dataset.classNames, records, await hashFiles(records));
       const fit = chosenFit(a.fit as Fit | undefined, info.fit);
@@ -69,7 +71,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     const t0 = Date.now();
     const { set, meta, rejects, allSha } = await extractCams({
       dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
-      ...head, provider, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d),
+      ...head, provider, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d), allowEmpty: !!part,
     });
     bar.stop();
     if (out.state === 'ours') await out.clear();

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
@@ -66,6 +67,12 @@ type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 function cacheMemBytes(mib: number): number {
   if (!(mib >= 0 && mib <= 1024 * 1024)) throw new UserError(`--cache-mem must be a number of MiB in [0, 1048576], got ${mib}`);
+  // A SharedArrayBuffer beyond physical memory cannot be mapped: clamp to half of it and say so.
+  const most = Math.floor(os.totalmem() / 2);
+  if (mib * 2 ** 20 > most) {
+    console.error(`generate: --cache-mem ${mib} MiB is more than this machine can hold; using ${Math.floor(most / 2 ** 20)} MiB (half of its ${Math.round(os.totalmem() / 2 ** 30)} GiB); the rest spills to a file in --out`);
+    return most;
+  }
   return Math.floor(mib * 2 ** 20);
 }
 

@@ -104,7 +104,9 @@ function poolLayout(n: Node, ix: Index, file: string): 'nchw' | 'nhwc' | undefin
   if (n.opType !== 'ReduceMean') return undefined;
   let axes = (attr(n, 'axes')?.ints ?? []).map(Number);
   if (!axes.length && n.input && n.input[1]) {
-    const t = ix.init.get(n.input[1]);
+    // Opset ≥ 18 takes axes as an input: an initializer, or (torch's exporter) a Constant node's value.
+    const c = ix.producer.get(n.input[1]);
+    const t = ix.init.get(n.input[1]) ?? (c?.opType === 'Constant' ? (attr(c, 'value')?.t as Tensor | undefined) : undefined);
     if (t) axes = tensorValues(t, file).data as number[];
   }
   const key = axes.map((a) => (a < 0 ? a + 4 : a)).sort().join(',');

@@ -63,6 +63,8 @@ export interface OnnxDescription {
   config: TeacherConfig;
   inputName: string;
   fingerprint: string;
+  /** The graph's static batch size (torch's default export without dynamic_axes fixes it), 0 when dynamic. */
+  batch: number;
 }
 
 /** Parse, find the head, resolve the preprocessing; no runtime. Errors name the file. */
@@ -80,6 +82,9 @@ export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Prom
   const graphLayout = input.dims.length === 4 ? (input.dims[1] === 3 ? 'nchw' : input.dims[3] === 3 ? 'nhwc' : undefined) : undefined;
   const staticSize = graphLayout === 'nchw' ? input.dims[2] : graphLayout === 'nhwc' ? input.dims[1] : 0;
   const config: TeacherConfig = { ...TORCHVISION_PREPROCESS, ...(staticSize ? { input_size: staticSize } : {}), ...side.config };
+  if (side.config.layout && graphLayout && side.config.layout !== graphLayout) {
+    throw new UserError(`${side.file}: layout ${side.config.layout}, but ${model}'s input ${input.name} is [${input.dims.map((d) => d || '?')}] (${graphLayout}); fix the sidecar's layout or remove it (it is read from the graph)`);
+  }
   config.layout = side.config.layout ?? graphLayout ?? 'nchw';
   if (staticSize && staticSize !== config.input_size) {
     throw new UserError(`${side.file}: input_size ${config.input_size}, but ${model} takes ${staticSize}×${staticSize} images; fix the sidecar`);
@@ -89,7 +94,7 @@ export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Prom
   }
   // The fingerprint covers the weights and the preprocessing: either changes the CAMs.
   const fingerprint = createHash('sha256').update(bytes).update('\0').update(JSON.stringify(config)).digest('hex');
-  return { bytes, head, config, inputName: input.name, fingerprint };
+  return { bytes, head, config, inputName: input.name, fingerprint, batch: input.dims.length ? Math.max(0, input.dims[0]) : 0 };
 }
 
 function ort(): typeof import('onnxruntime-node') {
@@ -187,8 +192,37 @@ export function inputTensor(t: OnnxDescription, images: Uint8Array[]): Tensor {
   return new Ctor('float32', data, layout === 'nhwc' ? [n, S, S, 3] : [n, 3, S, S]);
 }
 
-/** One forward pass: CAMs [n, h·w] of labels[n] and class probabilities [n, C]. */
+/**
+ * CAMs [n, h·w] of labels[n] and class probabilities [n, C]. A graph exported with a fixed batch size B
+ * runs in chunks of B, the last one padded with copies of its last image (their outputs are dropped).
+ */
 export async function runOnnx(t: OnnxTeacher, images: Uint8Array[], labels: Int32Array): Promise<{ cams: Float32Array; h: number; w: number; probs: Float32Array }> {
+  const B = t.batch;
+  if (!B || images.length === B) return runOnnxBatch(t, images, labels);
+  const parts: { cams: Float32Array; h: number; w: number; probs: Float32Array }[] = [];
+  for (let s = 0; s < images.length; s += B) {
+    const k = Math.min(B, images.length - s);
+    const imgs = images.slice(s, s + k);
+    const lab = new Int32Array(B);
+    lab.set(labels.subarray(s, s + k));
+    while (imgs.length < B) {
+      lab[imgs.length] = lab[k - 1];
+      imgs.push(imgs[k - 1]);
+    }
+    const r = await runOnnxBatch(t, imgs, lab);
+    const hw = r.h * r.w;
+    parts.push({ ...r, cams: r.cams.slice(0, k * hw), probs: r.probs.slice(0, k * t.head.numClasses) });
+  }
+  const cat = (xs: Float32Array[]) => {
+    const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
+    let o = 0;
+    for (const x of xs) (out.set(x, o), (o += x.length));
+    return out;
+  };
+  return { cams: cat(parts.map((p) => p.cams)), h: parts[0].h, w: parts[0].w, probs: cat(parts.map((p) => p.probs)) };
+}
+
+async function runOnnxBatch(t: OnnxTeacher, images: Uint8Array[], labels: Int32Array): Promise<{ cams: Float32Array; h: number; w: number; probs: Float32Array }> {
   const out = await t.session.run({ [t.inputName]: inputTensor(t, images) }, [t.head.logitsOutput, t.head.featureTensor]);
   const f = out[t.head.featureTensor];
   const scores = out[t.head.logitsOutput];

@@ -31,6 +31,8 @@ export interface CamOptions {
   /** --fit; default: the teacher's recorded fit, else DEFAULT_FIT. */
   fit?: Fit;
   onProgress?: (done: number, total: number) => void;
+  /** One part of a split pass: a slice with no readable image is a finished part (its rejects), not an error. */
+  allowEmpty?: boolean;
 }
 
 export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
@@ -118,7 +120,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     count: ids.length,
     rejected,
   };
-  if (!ids.length) throw new UserError(`no readable images among the ${n} ${o.split} images; see the rejects`);
+  if (!ids.length && !o.allowEmpty) throw new UserError(`no readable images among the ${n} ${o.split} images; see the rejects`);
   return {
     set: { ids, labels: Int32Array.from(labels), cams: flat, h, w, prob: Float32Array.from(prob), pred: Int32Array.from(pred), sha256: sha },
     meta,

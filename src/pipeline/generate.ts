@@ -59,6 +59,8 @@ export interface GenerateOptions {
   provider?: OrtProvider;
   log?: (line: string) => void;
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** Further inputs the output may not equal, contain or sit inside (reproduce: the release). */
+  alsoReads?: { flag: string; path: string }[];
 }
 
 export type { Manifest, ShardEntry, SkippedSample } from '../shards/manifest.js';
@@ -141,6 +143,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
     { flag: '--data', path: o.dataset.root },
     ...(o.teacher ? [{ flag: '--teacher', path: o.teacher }] : []),
     ...(o.cams ? [{ flag: '--cams', path: o.cams }] : []),
+    ...(o.alsoReads ?? []),
   ];
   return withOutput({ out: o.out, kind: 'shards', command: 'generate', reads, overwrite: o.overwrite }, async (out) => {
     try {

@@ -182,8 +182,12 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const parts: CamsPartFile[] = [];
     for (const d of o.parts) parts.push(await readCamsPart(d));
     const f = parts[0];
+    // A part whose every image was rejected has no CAM shape (h = w = 0): it agrees on everything else.
+    const shapeless = (m: CamsPartFile['meta']) => JSON.stringify({ ...m, h: 0, w: 0 });
+    const ref = parts.find((p) => p.meta.h > 0) ?? f;
     parts.forEach((p, i) => {
-      if (JSON.stringify(p.meta) !== JSON.stringify(f.meta) || p.part.of !== f.part.of || p.total_records !== f.total_records) {
+      const agrees = p.meta.h > 0 ? JSON.stringify(p.meta) === JSON.stringify(ref.meta) : shapeless(p.meta) === shapeless(ref.meta);
+      if (!agrees || p.part.of !== f.part.of || p.total_records !== f.total_records) {
         throw new UserError(`${o.parts[i]} belongs to another CAM request than ${o.parts[0]} (teacher, classes, split, --fit or part count differ); merge only parts of one cams command`);
       }
     });
@@ -193,7 +197,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const lines: string[] = [];
     for (let k = 0; k < f.part.of; k++) {
       const i = order.get(k)!;
-      const c = await readCamCache(o.parts[i]);
+      const c = await readCamCache(o.parts[i], { part: true });
       checkPartContents(o.parts[i], parts[i], c);
       sets.push(c.set);
       rejects.push(...c.rejects);
@@ -206,7 +210,8 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const set = concatCamSets(sets);
     const rejected: Record<string, number> = {};
     for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
-    const meta: CamMeta = { format: f.meta.format, version: f.meta.version, teacher_fingerprint: f.meta.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: f.meta.class_names, split: f.meta.split, teacher_input_size: f.meta.teacher_input_size, ...(f.meta.fit ? { fit: f.meta.fit } : {}), h: f.meta.h, w: f.meta.w, count: set.ids.length, rejected };
+    const g = ref.meta;
+    const meta: CamMeta = { format: g.format, version: g.version, teacher_fingerprint: g.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: g.class_names, split: g.split, teacher_input_size: g.teacher_input_size, ...(g.fit ? { fit: g.fit } : {}), h: g.h, w: g.w, count: set.ids.length, rejected };
     if (out.state === 'ours' && (await exists(path.join(o.out, 'cams.json')))) {
       // A finished cache here: replaced only by the same CAMs, or with --overwrite (hours of teacher time).
       const prev = await readCamMeta(o.out).catch(() => undefined);

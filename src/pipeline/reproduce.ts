@@ -3,7 +3,7 @@
 // scratch directory and compare every shard's sha256 with the manifest. Before that, the fingerprints say
 // what differs, so a failure names its cause: the release's own files, an edited config, changed source
 // images, another teacher.
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -132,11 +132,19 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   for (const c of causes) o.log?.(`reproduce: cause: ${c}`);
 
   const scratch = o.scratch ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'snapmix-reproduce-')));
+  // Ctrl-C or a scheduler's SIGTERM: the temporary directory goes with the run (a --scratch stays, resumable).
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!o.scratch && !o.keep) rmSync(scratch, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     o.log?.(`reproduce: regenerating ${o.part ? `part ${o.part.index} of ${o.part.of}` : 'every shard'} into ${scratch}`);
     const r = await generate({
       config: storedConfigInput(m.config), dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch, backend: o.backend, provider: o.provider,
       workers: o.workers, camBatch: o.camBatch ?? 32, strict: false, overwrite: false, allowEmpty: true, part: o.part, release: m.release, onProgress: o.onProgress,
+      alsoReads: [{ flag: 'RELEASE', path: o.release }],
     }).catch((e: unknown) => {
       // e.g. --cams computed for other data: a cause of its own, reported with the rest.
       if (e instanceof UserError) throw new UserError(`${causes.length ? `${causes.join('; ')}; ` : ''}the regeneration stopped: ${e.message}`);
@@ -170,6 +178,8 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     const ok = !causes.length && shards.every((s) => s.identical) && files.every((f) => f.identical);
     return { causes, shards, files, scratch, ok };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (!o.scratch && !o.keep) await fs.rm(scratch, { recursive: true, force: true });
   }
 }

@@ -208,6 +208,18 @@ export async function writePart(dir: string, part: { index: number; of: number }
   await writeFileAtomic(path.join(dir, STATE_DIR, PART_FILE), JSON.stringify(p) + '\n');
 }
 
+/**
+ * Where dir is one part of a split run (generate or cams), the message that says so and what to run;
+ * commands that need a whole output (verify, inspect, export, reproduce, train, generate --cams) call it first.
+ */
+export async function partNotice(dir: string): Promise<string | undefined> {
+  for (const [file, cmd] of [[PART_FILE, 'generate'], ['cams-part.json', 'cams']] as const) {
+    const p = await fs.readFile(path.join(dir, STATE_DIR, file), 'utf8').then((t) => JSON.parse(t) as { part?: { index: number; of: number } }, () => undefined);
+    if (p?.part) return `${dir} is part ${p.part.index} of ${p.part.of} of a split '${cmd}', not a whole output: run 'snapmix merge PART_0 … PART_${p.part.of - 1} --out DIR' and use DIR`;
+  }
+  return undefined;
+}
+
 export async function readPart(dir: string): Promise<PartFile> {
   const file = path.join(dir, STATE_DIR, PART_FILE);
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
-import type { Manifest } from '../pipeline/generate.js';
+import { partNotice, type Manifest } from './manifest.js';
 import { UserError } from '../util/errors.js';
 import type { ShardFields } from './schema.js';
 
@@ -18,6 +18,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
   } catch {
     const entries = await fs.readdir(dir).catch(() => undefined);
     if (!entries) throw new UserError(`shard directory ${dir} does not exist`);
+    const part = await partNotice(dir);
+    if (part) throw new UserError(part);
     throw new UserError(`${dir} has no manifest.json: not a finished 'snapmix generate' output${entries.length ? ' (an interrupted run? rerun generate to finish it)' : ' (it is empty)'}`);
   }
   return parseManifest(text, path.join(dir, 'manifest.json'));

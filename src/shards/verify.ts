@@ -20,7 +20,7 @@ import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
 import { parseManifest } from './reader.js';
 import { addRow, combine, type WeightSums } from './summary.js';
 import { CARD_FILE, renderCard } from './card.js';
-import { readSourcesFile, SOURCES_FILE, type SourceFile } from './manifest.js';
+import { partNotice, readSourcesFile, SOURCES_FILE, type SourceFile } from './manifest.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { DatasetRecord } from '../data/types.js';
 
@@ -105,6 +105,8 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
     const owner = await fs.readFile(path.join(dir, LOCK_FILE), 'utf8').catch(() => '?');
     p.add(`${path.join(dir, LOCK_FILE)}: a run holds (or held, if it was killed) this directory: ${owner.trim()}; rerun that command to finish it`);
   }
+  const part = entries.includes('manifest.json') ? undefined : await partNotice(dir);
+  if (part) throw new UserError(part);
   const manifestBytes = await fs.readFile(manifestFile).catch(() => {
     throw new UserError(`${manifestFile} is missing: not a finished 'snapmix generate' output (rerun generate to finish it)`);
   });

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
 import { readManifest } from '../shards/reader.js';
+import { partNotice } from '../shards/manifest.js';
 import { verifyDirectory } from '../shards/verify.js';
 import { UserError } from '../util/errors.js';
 
@@ -45,6 +46,8 @@ export async function openShardSet(dir: string): Promise<ShardSet> {
   const entries = await fs.readdir(dir).catch(() => undefined);
   if (!entries) throw new UserError(`--shards ${dir} does not exist`);
   if (!entries.length) throw new UserError(`--shards ${dir} is empty; point it at a 'snapmix generate' output`);
+  const part = entries.includes('manifest.json') ? undefined : await partNotice(dir);
+  if (part) throw new UserError(part);
   if (entries.includes('manifest.json')) {
     // Train only on an output whose every claim holds; the row count is the shards', not the manifest's word.
     const { rows } = await verifyDirectory(dir, { allowEmpty: true });

@@ -30,11 +30,11 @@ const REMEDIES: Record<string, [string, string]> = {
  * A Node system error (disk full, read-only, permissions, …) as a UserError naming the path and the
  * remedy, so the CLI prints `snapmix: error: …` instead of a stack. Other errors pass through.
  */
-export function envError(e: unknown): unknown {
+export function envError(e: unknown, context?: string): unknown {
   const err = e as NodeJS.ErrnoException & { dest?: string };
   if (!(err instanceof Error) || typeof err.code !== 'string' || !(err.code in REMEDIES)) return e;
   const [what, fix] = REMEDIES[err.code];
-  const where = err.path ? `${err.path}${err.dest ? ` → ${err.dest}` : ''}` : 'a file';
+  const where = err.path ? `${err.path}${err.dest ? ` → ${err.dest}` : ''}` : (context ?? 'a file');
   return new UserError(`${where}: ${what} (${err.code}${err.syscall ? ` in ${err.syscall}` : ''}); ${fix}`);
 }
 

@@ -16,6 +16,9 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => {});
+    // A write that fails for lack of space carries no path in Node's error: name the file here.
+    const err = e as NodeJS.ErrnoException;
+    if (err && typeof err === 'object' && !err.path) err.path = file;
     throw e;
   }
   const buf = typeof data === 'string' ? Buffer.from(data) : data;

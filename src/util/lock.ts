@@ -3,14 +3,15 @@
 // alive) is stale and is taken over; a live one, or one from another host, is refused by name.
 // Hand-written rather than a library: it must live *inside* OUT (libraries put `OUT.lock` beside it,
 // in a directory the user may not own) and survive --overwrite clearing OUT.
-import { promises as fs, unlinkSync } from 'node:fs';
+import { promises as fs, readFileSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from './errors.js';
 
 export const LOCK_FILE = '.snapmix.lock';
 
-export interface LockInfo { pid: number; host: string; command: string; started: string }
+/** start: the owner's process start time in clock ticks since boot (Linux /proc), to tell a reused pid apart. */
+export interface LockInfo { pid: number; host: string; command: string; started: string; start?: string }
 
 export interface Lock {
   file: string;
@@ -23,6 +24,19 @@ function alive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * When pid started (field 22 of /proc/PID/stat), or undefined where /proc is not there. A container
+ * restarted in a new PID namespace can hand the dead owner's pid to a new process: the start differs.
+ */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
@@ -42,7 +56,7 @@ let exitHook = false;
 /** Take the lock on dir (which must exist) or throw a UserError naming its holder. */
 export async function acquireLock(dir: string, command: string): Promise<Lock> {
   const file = path.join(dir, LOCK_FILE);
-  const me: LockInfo = { pid: process.pid, host: os.hostname(), command, started: new Date().toISOString() };
+  const me: LockInfo = { pid: process.pid, host: os.hostname(), command, started: new Date().toISOString(), start: processStart(process.pid) };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const h = await fs.open(file, 'wx');
@@ -66,7 +80,10 @@ export async function acquireLock(dir: string, command: string): Promise<Lock> {
     }
     const owner = await readLock(file);
     if (!owner) continue; // released between our open and read: try again
-    const stale = owner.pid === -1 || (owner.host === me.host && !alive(owner.pid));
+    // Our own pid on a lock we do not hold (we are the restarted container), a pid that is gone, or one
+    // that now belongs to a process started later than the owner: the owner is dead.
+    const reused = (owner.pid === process.pid && !held.has(file)) || (owner.start !== undefined && processStart(owner.pid) !== undefined && processStart(owner.pid) !== owner.start);
+    const stale = owner.pid === -1 || (owner.host === me.host && (reused || !alive(owner.pid)));
     if (!stale) {
       const where = owner.host === me.host ? `pid ${owner.pid}` : `pid ${owner.pid} on host ${owner.host}`;
       throw new UserError(

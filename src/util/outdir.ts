@@ -227,7 +227,7 @@ export async function withOutput<T>(o: Parameters<typeof openOutput>[0], fn: (ou
     return await fn(out);
   } catch (e) {
     await out.abandon().catch(() => {});
-    throw envError(e);
+    throw envError(e, `a file in ${o.out}`);
   } finally {
     await out.release();
   }

@@ -18,6 +18,11 @@ export function int64Tensor(name: string, values: number[]) {
   return onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
 }
 
+/** A Constant node holding a tensor (torch's opset ≥ 18 export gives ReduceMean its axes this way). */
+export function constant(output: string, value: ReturnType<typeof int64Tensor>) {
+  return onnx.NodeProto.create({ opType: 'Constant', input: [], output: [output], name: `Constant_${output}`, attribute: [{ name: 'value', type: 4, t: value }] });
+}
+
 export function node(opType: string, input: string[], output: string[], attrs: Record<string, Attr> = {}) {
   const attribute = Object.entries(attrs).map(([name, v]) =>
     Array.isArray(v) ? { name, type: A_INTS, ints: v } : typeof v === 'number' ? { name, type: A_INT, i: v } : { name, type: A_FLOAT, f: v.f },
