@@ -334,3 +334,13 @@ test('13. no stack traces: a wrong sidecar layout, PNG onto a missing path, --ca
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /--train-workers 64 is more than this machine's \d+ cores; using \d+/);
 });
+
+test('11. an empty value is never read as "not given"; parts that disagree on anything recorded do not merge', async () => {
+  refused(cli(['generate', '--data', data, '--cams', cams, '--out', '', ...W]), /--out is empty/);
+  refused(cli(studentArgs(path.join(base, 'student-empty-init'), '--init', '')), /--init is empty/);
+  refused(cli(['verify', shards, '--manifest-sha256', '']), /is empty/);
+  refused(cli(['verify', shards, '--manifest-sha256', 'abc']), /not a sha256/);
+  const parts = [0, 1].map((i) => path.join(base, `lpart-${i}`));
+  parts.forEach((p, i) => assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), '--license', i ? 'mit' : 'cc-by-4.0', ...W]).code, 0));
+  refused(cli(['merge', ...parts, '--out', path.join(base, 'lmerged')]), /disagree on what they recorded.*license/);
+});

@@ -37,6 +37,14 @@ function strictValues<T>(y: Argv<T>): Argv<T> {
   const arrays = new Set(o.array);
   y.requiresArg([...o.number, ...o.string].filter((k) => !arrays.has(k)));
   return y.check((argv) => {
+    // An empty value (`--out ""`, `--init ""`, `--manifest-sha256 ""`) would read as "not given" or as the
+    // current directory: a check turned into a no-op. Refuse it, for options and positionals alike.
+    for (const [k, v] of Object.entries(argv)) {
+      if (k === '_' || k === '$0' || k.includes('-')) continue;
+      for (const x of Array.isArray(v) ? v : [v]) {
+        if (typeof x === 'string' && x.trim() === '') throw new UserError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is empty; give it a value or leave it out`);
+      }
+    }
     for (const k of o.number) {
       const v = argv[k];
       for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {

@@ -27,6 +27,9 @@ export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; s
       throw new UserError(`${dirs[i]} belongs to another request than ${dirs[0]} (${p.info.request.slice(0, 12)} ≠ ${first.info.request.slice(0, 12)}: other options, data or teacher); merge only parts of one generate command`);
     }
     if (p.part.of !== first.part.of) throw new UserError(`${dirs[i]} is part ${p.part.index} of ${p.part.of}, ${dirs[0]} part ${first.part.index} of ${first.part.of}`);
+    // Same request, yet anything else recorded (card license or title, source list, rejects, shard count) must agree too.
+    const diff = requestDifferences({ info: first.info, num_shards: first.num_shards } as never, { info: p.info, num_shards: p.num_shards } as never);
+    if (diff.length) throw new UserError(`${dirs[i]} and ${dirs[0]} disagree on what they recorded (${diff.slice(0, 3).join('; ')}); rerun the parts with one command line`);
   });
   parts.forEach((p, i) => {
     if (!p.info.sources || p.shards.some((st) => !st.weights)) throw new UserError(`${dirs[i]} was written by an older snapmix (no source list or weight sums); rerun that part with this version`);

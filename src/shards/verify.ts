@@ -111,7 +111,10 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
     throw new UserError(`${manifestFile} is missing: not a finished 'snapmix generate' output (rerun generate to finish it)`);
   });
   const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
-  if (opts.manifestSha256 && opts.manifestSha256.toLowerCase() !== manifestSha256) {
+  if (opts.manifestSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(opts.manifestSha256)) {
+    throw new UserError(`--manifest-sha256 ${JSON.stringify(opts.manifestSha256)} is not a sha256 (64 hex digits); pass the manifest sha256 generate printed`);
+  }
+  if (opts.manifestSha256 !== undefined && opts.manifestSha256.toLowerCase() !== manifestSha256) {
     p.add(`${manifestFile}: sha256 ${manifestSha256} is not the published ${opts.manifestSha256}; the manifest was edited or is another release's`);
   }
   const m = parseManifest(manifestBytes.toString('utf8'), manifestFile);
