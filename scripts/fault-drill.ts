@@ -1,5 +1,6 @@
-// Fault drill: kill -9 `cams`, `generate` and `train --shards --resume` at random points, rerun the
-// same command, and check the result is byte-identical to an uninterrupted run. Prints a table.
+// Fault drill: kill -9 `cams`, one part of a split `cams`, `generate`, `merge`, `export` and
+// `train --shards --resume` at random points, rerun the same command, and check the result is
+// byte-identical to an uninterrupted run. Prints a table.
 // Usage: npm run build && npx tsx scripts/fault-drill.ts [--kills 5] [--seed 1] [--keep]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -86,18 +87,26 @@ const refShards = path.join(tmp, 'ref-generate');
 // The student trains on a smaller output of its own (4 rounds), so its runs stay short.
 const trainShards = path.join(tmp, 'train-shards');
 runSync(['generate', '--data', data, '--teacher', teacher, '--out', trainShards, '--size', '32', '--rounds', '4', '--backend', 'wasm', '--quiet']);
+// Parts of a split generate for the merge stage (the request of the generate stage, in 2 parts).
+const genArgs = (o: string) => ['generate', '--data', data, '--teacher', teacher, '--out', o, '--size', '32', '--resize', '36', '--rounds', '40', '--shard-size', '160', '--backend', 'wasm', '--quiet', '--workers', '2'];
+const genParts = [0, 1].map((i) => path.join(tmp, `gen-part-${i}`));
+genParts.forEach((p, i) => runSync([...genArgs(p), '--num-shards', '2', '--shard-index', String(i)]));
 const stages: Stage[] = [
   { name: 'cams', args: (o) => ['cams', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8'], skip: (r) => r.startsWith('.snapmix'), markers: [['cams.arrow', 'cams.arrow'], ['cams.json', 'cams.json (done)']] },
-  { name: 'generate', args: (o) => ['generate', '--data', data, '--teacher', teacher, '--out', o, '--size', '32', '--resize', '36', '--rounds', '40', '--shard-size', '160', '--backend', 'wasm', '--quiet', '--workers', '2'], skip: (r) => r === '.snapmix/sources.json', markers: [['cams/cams.json', 'CAMs'], ['.snapmix/data-00000-of-00020.arrow.json', 'shard 0'], ['.snapmix/data-00010-of-00020.arrow.json', 'shard 10'], ['manifest.json', 'manifest (done)']] },
+  { name: 'cams part 1 of 2', args: (o) => ['cams', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8', '--num-shards', '2', '--shard-index', '1'], skip: (r) => r === '.snapmix/output.json', markers: [['cams.json', 'cams.json'], ['.snapmix/cams-part.json', 'part record (done)']] },
+  { name: 'generate', args: genArgs, skip: (r) => r === '.snapmix/sources.json', markers: [['cams/cams.json', 'CAMs'], ['.snapmix/data-00000-of-00020.arrow.json', 'shard 0'], ['.snapmix/data-00010-of-00020.arrow.json', 'shard 10'], ['manifest.json', 'manifest (done)']] },
+  { name: 'merge', args: (o) => ['merge', ...genParts, '--out', o], skip: (r) => r === '.snapmix/sources.json', markers: [['.snapmix/request.json', 'request'], ['.snapmix/data-00010-of-00020.arrow.json', 'shard 10'], ['manifest.json', 'manifest (done)']] },
+  { name: 'export', args: (o) => ['export', refShards, '--to', 'parquet', '--out', o, '--quiet'], skip: () => false, markers: [['.snapmix/export-request.json', 'request'], ['data-00010-of-00020.parquet', 'parquet 10'], ['export.json', 'export.json'], ['README.md', 'card (done)']] },
   { name: 'train --shards --resume', args: (o) => ['train', '--shards', trainShards, '--val', data, '--out', o, '--epochs', '6', '--batch-size', '16', '--width', '8', '--stages', '2', '--workers', '1', '--backend', 'wasm', '--quiet', '--resume'], skip: () => false, markers: [['checkpoint/state.json', 'checkpoint'], ['model.json', 'model']] },
 ];
 const rows: string[][] = [];
 for (const st of stages) {
-  const ref = st.name === 'generate' ? refShards : path.join(tmp, `ref-${st.name.split(' ')[0]}`);
+  const slug = st.name.split(' ').slice(0, st.name.startsWith('cams part') ? 2 : 1).join('-');
+  const ref = st.name === 'generate' ? refShards : path.join(tmp, `ref-${slug}`);
   const ms = timed(st.args(ref));
   const want = await digest(ref, st.skip);
   for (let k = 0; k < kills; k++) {
-    const out = path.join(tmp, `${st.name.split(' ')[0]}-${k}`);
+    const out = path.join(tmp, `${slug}-${k}`);
     const at = Math.round(ms * (0.05 + 0.9 * rng.next()));
     const killed = await killAfter(st.args(out), at);
     const left = await leftState(out, st.markers);

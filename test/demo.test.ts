@@ -10,7 +10,7 @@ import { tmpDir } from './helpers/fixtures.js';
 
 const tiny: DemoPreset = { classes: 3, perClass: 8, testPerClass: 3, size: 32, teacherEpochs: 1, rounds: 1, studentEpochs: 2, batchSize: 8 };
 
-test('demo: synth → teacher → cams → none/cutmix/snapmix shards → students → table, plot, preview; rerun reuses', async () => {
+test('demo: synth → teacher → cams → none/cutmix/snapmix shards → students → table, plot, preview; rerun reuses, another seed is refused', async () => {
   const backend = await initBackend('wasm');
   const out = path.join(await tmpDir(), 'demo');
   const lines: string[] = [];
@@ -34,4 +34,6 @@ test('demo: synth → teacher → cams → none/cutmix/snapmix shards → studen
   const r2 = await runDemo({ out, preset: tiny, seed: 0, backend, workers: 2, quiet: true, log: (l) => again.push(l) });
   assert.ok(again.filter((l) => l.startsWith('demo: reusing')).length >= 9, again.join('\n'));
   assert.deepEqual(r2.rows.map((x) => x.top1), r.rows.map((x) => x.top1));
+  // Another seed into the same directory is another request: refused, not mixed with the reused stages.
+  await assert.rejects(runDemo({ out, preset: tiny, seed: 1, backend, workers: 2, quiet: true, log: () => {} }), /holds a demo of another request \(seed: 0 → 1\)/);
 });

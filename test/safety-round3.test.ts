@@ -344,3 +344,13 @@ test('11. an empty value is never read as "not given"; parts that disagree on an
   parts.forEach((p, i) => assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), '--license', i ? 'mit' : 'cc-by-4.0', ...W]).code, 0));
   refused(cli(['merge', ...parts, '--out', path.join(base, 'lmerged')]), /disagree on what they recorded.*license/);
 });
+
+test('demo --out is an output like any other: never a directory of the user\'s files, never a demo of another request', async () => {
+  const mine = path.join(base, 'project');
+  await fs.mkdir(path.join(mine, 'teacher'), { recursive: true });
+  await fs.writeFile(path.join(mine, 'teacher', 'notes.txt'), 'mine');
+  const before = await tree(mine);
+  refused(cli(['demo', '--out', mine, ...W]), /is not empty .* holds no snapmix demo run directory/);
+  assert.deepEqual(await tree(mine), before);
+  refused(cli(['demo', '--out', path.join(base, 'demo-w'), '--workers', '0', ...W]), /--workers must be an integer/);
+});

@@ -18,12 +18,16 @@ import { readManifest } from '../shards/reader.js';
 import { inspectShards } from './inspect.js';
 import { previewSheet } from './preview.js';
 import { writeLineChart } from '../image/plot.js';
+import { STATE_DIR, withOutput } from '../util/outdir.js';
+import { requestDifferences, type Json } from '../util/differences.js';
+import { modelIdentity } from '../train/request.js';
+import { UserError } from '../util/errors.js';
 import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
 import { findCamHead } from '../model/cam-head.js';
 import { loadImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
 import { camInPartShare, tfjsCamsOf } from '../cam/localisation.js';
-import { exists } from '../util/fs.js';
+import { exists, writeFileAtomic } from '../util/fs.js';
 
 export interface DemoPreset {
   classes: number;
@@ -88,10 +92,24 @@ export async function runDemo(o: {
   const shardSets = [...new Map(variants.map((v) => [shardKey(v), v])).values()];
   const rounds = o.epochRounds ? o.preset.studentEpochs : o.preset.rounds;
   const fineTune = o.init ? { init: o.init.model, freezeStem: o.init.freezeStem, backboneLr: o.init.backboneLr } : {};
+  // The run directory is an output like any other: new, empty or an earlier demo of this same request
+  // (its finished stages are reused); never a directory of the user's files.
+  const request = { preset: o.preset, seed: o.seed, variants, epochRounds: !!o.epochRounds, init: o.init ? { model: await modelIdentity(o.init.model), freezeStem: o.init.freezeStem, backboneLr: o.init.backboneLr } : null };
+  const reads = o.init ? [{ flag: '--init', path: o.init.model }] : [];
+  return withOutput({ out: o.out, kind: 'demo', command: 'demo', reads, overwrite: false }, async (out) => {
+    const file = path.join(o.out, STATE_DIR, 'demo-request.json');
+    const prev = out.state === 'ours' ? await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as Json, () => undefined) : undefined;
+    const diff = prev ? requestDifferences(prev, request as unknown as Json) : [];
+    if (diff.length) throw new UserError(`${o.out} holds a demo of another request (${diff.slice(0, 4).join('; ')}); nothing was written. Choose another --out, or remove that directory`);
+    await writeFileAtomic(file, JSON.stringify(request, null, 2) + '\n');
+    return demoStages(o, variants, shardKey, shardSets, rounds, fineTune);
+  });
+}
+
+async function demoStages(o: Parameters<typeof runDemo>[0], variants: Variant[], shardKey: (v: Variant) => string, shardSets: Variant[], rounds: number, fineTune: Record<string, unknown>): Promise<DemoResult> {
   const t0 = Date.now();
   const p = o.preset;
   const { log } = o;
-  await fs.mkdir(o.out, { recursive: true });
   const dir = (n: string) => path.join(o.out, n);
   // Data-parallel training replicas, as 'snapmix train' does on wasm (native backends train in process).
   const trainWorkers = o.backend.kind === 'wasm' ? Math.max(1, Math.min(2, o.workers)) : 1;
@@ -160,9 +178,9 @@ export async function runDemo(o: {
   const plot = dir('accuracy.png');
   await writeLineChart(plot, rows.map((r) => ({ name: r.method, values: r.curve })), `student validation top-1 per epoch (${rounds} rounds, ${p.studentEpochs} epochs each)`, 'top-1');
   const preview = dir('preview-snapmix.png');
-  if (shardSets.some((v) => shardKey(v) === 'snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, { file: preview, flag: 'demo', reads: [{ flag: 'demo shards', path: dir('shards-snapmix') }], overwrite: false });
+  if (shardSets.some((v) => shardKey(v) === 'snapmix')) await previewSheet(dir('shards-snapmix'), await readManifest(dir('shards-snapmix')), 8, { file: preview, flag: 'demo', reads: [{ flag: 'demo shards', path: dir('shards-snapmix') }], overwrite: true });
   const result: DemoResult = { teacherTop1, camInPart, rows, seconds: (Date.now() - t0) / 1000, plot, preview };
-  await fs.writeFile(dir('results.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFileAtomic(dir('results.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
 

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { UserError, envError } from './errors.js';
 import { acquireLock, LOCK_FILE, type Lock } from './lock.js';
 
-export type OutputKind = 'shards' | 'cams' | 'model' | 'synth' | 'export';
+export type OutputKind = 'shards' | 'cams' | 'model' | 'synth' | 'export' | 'demo';
 export interface ReadPath { flag: string; path: string }
 
 export const STATE_DIR = '.snapmix';
 const MARKER = 'output.json';
-const KIND_WORDS: Record<OutputKind, string> = { shards: 'shard output', cams: 'CAM cache', model: 'model directory', synth: 'synthetic dataset', export: 'export (Parquet or WebDataset)' };
+const KIND_WORDS: Record<OutputKind, string> = { shards: 'shard output', cams: 'CAM cache', model: 'model directory', synth: 'synthetic dataset', export: 'export (Parquet or WebDataset)', demo: 'demo run directory' };
 
 /** The canonical path: realpath of the deepest existing ancestor, plus the rest (which need not exist). */
 export async function canonical(p: string): Promise<string> {
@@ -53,6 +53,7 @@ export async function outputKindOf(dir: string): Promise<OutputKind | undefined>
   if ((await readJson(path.join(dir, 'manifest.json')))?.format === 'snapmix-shards') return 'shards';
   if ((await readJson(path.join(dir, 'cams.json')))?.format === 'snapmix-cams') return 'cams';
   if ((await readJson(path.join(dir, 'synth.json')))?.generator === 'snapmix-synth') return 'synth';
+  if ((await readJson(path.join(dir, 'preset.json'))) && (await fs.stat(path.join(dir, '.data.done')).then(() => true, () => false))) return 'demo';
   const model = await readJson(path.join(dir, 'model.json'));
   if (model && (model.userDefinedMetadata as Record<string, unknown> | undefined)?.snapmix) return 'model';
   return undefined;
@@ -68,6 +69,7 @@ const OWNED: Record<OutputKind, RegExp> = {
   export: /^(data-\d{5}-of-\d{5}\.parquet|shard-\d{6}\.tar|SHA256SUMS|export\.json|README\.md)$/,
   model: /^(model\.json|weights\.[0-9a-f]{12}\.bin|metrics\.jsonl|checkpoint|refresh)$/,
   synth: /^(train|test|masks|parts\.jsonl|synth\.json)$/,
+  demo: /^(preset\.json|results\.json|accuracy\.png|preview-snapmix\.png|data|teacher|cams|shards-[a-z-]+|student-[a-z0-9+-]+|\.[a-z0-9+-]+\.done)$/,
 };
 export const ownedName = (kind: OutputKind, name: string) => name === STATE_DIR || OWNED[kind].test(name) || isLeftover(name);
 
