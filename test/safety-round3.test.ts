@@ -354,3 +354,36 @@ test('demo --out is an output like any other: never a directory of the user\'s f
   assert.deepEqual(await tree(mine), before);
   refused(cli(['demo', '--out', path.join(base, 'demo-w'), '--workers', '0', ...W]), /--workers must be an integer/);
 });
+
+test('14. reproduce removes its temporary directory when stopped by SIGTERM', async () => {
+  const { spawn } = await import('node:child_process');
+  const os = await import('node:os');
+  const big = path.join(base, 'shards-big');
+  assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', big, '--size', '32', '--rounds', '30', '--workers', '1', ...W]).code, 0);
+  const mine = async () => new Set((await fs.readdir(os.tmpdir())).filter((d) => d.startsWith('snapmix-reproduce-')));
+  const before = await mine();
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), 'reproduce', big, '--data', data, '--cams', cams, '--workers', '1', ...W], { cwd: root, stdio: 'ignore' });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  let made: string | undefined;
+  for (let i = 0; i < 600 && !made; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    made = [...(await mine())].find((d) => !before.has(d));
+  }
+  assert.ok(made, 'reproduce made its temporary directory');
+  child.kill('SIGTERM');
+  const { code } = await exited;
+  assert.equal(code, 143, 'stopped by the signal, not finished');
+  assert.equal(await fs.stat(path.join(os.tmpdir(), made!)).then(() => true, () => false), false, 'the temporary directory is gone');
+});
+
+test('4. synth --overwrite replaces the dataset it wrote and keeps a file the user added', async () => {
+  const out = path.join(base, 'synth-own');
+  const args = ['synth', '--out', out, '--classes', '2', '--per-class', '2', '--test-per-class', '1', '--size', '16', '--quiet'];
+  assert.equal(cli(args).code, 0);
+  await fs.writeFile(path.join(out, 'LICENSE'), 'mine');
+  const r = cli([...args, '--seed', '5', '--overwrite']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await fs.readFile(path.join(out, 'LICENSE'), 'utf8'), 'mine');
+  assert.equal(JSON.parse(await fs.readFile(path.join(out, 'synth.json'), 'utf8')).options.seed, 5);
+});

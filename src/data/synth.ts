@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { inspectOutput, markOutput } from '../util/outdir.js';
+import { inspectOutput, markOutput, ownedName } from '../util/outdir.js';
 import { encodePng } from '../image/decode.js';
 import { classDesign, GLYPHS, maxClasses, PALETTES, renderSample, type SynthDesign, type SynthParams } from './synth-render.js';
 
@@ -91,8 +91,15 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
     await fs.writeFile(path.join(tmp, 'synth.json'), JSON.stringify({ generator: 'snapmix-synth', version: SYNTH_VERSION, options: opts, classes }, null, 2) + '\n');
     await markOutput(tmp, 'synth');
     await fs.chmod(tmp, 0o755); // mkdtemp makes 0700; the result is an ordinary directory
-    await fs.rm(o.out, { recursive: true, force: true });
-    await fs.rename(tmp, o.out);
+    if (state === 'ours') {
+      // Replace only what synth writes; a file the user added beside the dataset stays.
+      for (const e of await fs.readdir(o.out)) if (ownedName('synth', e)) await fs.rm(path.join(o.out, e), { recursive: true, force: true });
+      for (const e of await fs.readdir(tmp)) await fs.rename(path.join(tmp, e), path.join(o.out, e));
+      await fs.rm(tmp, { recursive: true, force: true });
+    } else {
+      await fs.rm(o.out, { recursive: true, force: true }); // new, or empty: nothing of the user's
+      await fs.rename(tmp, o.out);
+    }
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;

@@ -230,6 +230,10 @@ export async function readPart(dir: string): Promise<PartFile> {
   } catch (e) {
     throw new UserError(`${file} is not valid JSON (${(e as Error).message}); rerun that part`);
   }
-  if (p.format !== 'snapmix-part' || p.version !== 1) throw new UserError(`${file} is not a snapmix part file`);
+  if (p?.format !== 'snapmix-part' || p.version !== 1) throw new UserError(`${file} is not a snapmix part file`);
+  const int = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const ok = int(p.part?.index) && int(p.part?.of) && p.part.index < p.part.of && int(p.num_shards) && typeof p.info?.request === 'string' && Array.isArray(p.shards) &&
+    p.shards.every((s) => typeof s?.filename === 'string' && typeof s.sha256 === 'string' && Array.isArray(s.skipped));
+  if (!ok) throw new UserError(`${file} is damaged (part, num_shards, info.request or shards missing or malformed); rerun that part`);
   return p;
 }
