@@ -56,6 +56,12 @@ test('1. train never turns a teacher or an --init backbone into a student; --ini
   refused(cli(studentArgs(path.join(teacher, 'student'), '--init', teacher)), /is inside --init/);
   refused(cli(['train', '--data', data, '--out', teacher, '--init', teacher, '--epochs', '1', ...W]), /is --init/);
   assert.deepEqual(await tree(teacher), before, 'the teacher is untouched');
+  // A teacher this version trained (it records its request) is named as a teacher.
+  const t2 = path.join(base, 'teacher-trained');
+  assert.equal(cli(['train', '--data', data, '--out', t2, '--epochs', '1', '--size', '32', '--width', '8', '--stages', '2', ...W]).code, 0);
+  const before2 = await tree(t2);
+  refused(cli(studentArgs(t2, '--resume')), /holds a teacher model, and this is student training/);
+  assert.deepEqual(await tree(t2), before2);
 });
 
 test('6. --resume continues only the same request, and names what differs', async () => {

@@ -74,6 +74,12 @@ export async function checkTrainOutput(out: string, state: OutState, request: Tr
         'training never writes over it, with or without --resume. Nothing was written; choose a new --out directory',
     );
   }
+  if (recorded.mode !== request.mode) {
+    throw new UserError(
+      `--out ${out} holds a ${recorded.mode} model, and this is ${request.mode} training: this command did not write it, and training never writes over it, ` +
+        'with or without --resume. Nothing was written; choose a new --out directory',
+    );
+  }
   const diff = requestDifferences(recorded, request);
   if (diff.length) {
     throw new UserError(
