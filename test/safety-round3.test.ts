@@ -13,7 +13,7 @@ import { trainStudent } from '../src/train/student.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
 import { makeTeacher } from './helpers/teacher.js';
 import { tmpDir, tree } from './helpers/fixtures.js';
-import { cli } from './helpers/cli.js';
+import { cli, entry } from './helpers/cli.js';
 
 let base = '';
 let data = '';
@@ -369,7 +369,7 @@ test('14. reproduce removes its temporary directory when stopped by SIGTERM', as
   const mine = async () => new Set((await fs.readdir(os.tmpdir())).filter((d) => d.startsWith('snapmix-reproduce-')));
   const before = await mine();
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), 'reproduce', big, '--data', data, '--cams', cams, '--workers', '1', ...W], { cwd: root, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...entry(), 'reproduce', big, '--data', data, '--cams', cams, '--workers', '1', ...W], { cwd: root, stdio: 'ignore' });
   const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
   let made: string | undefined;
   for (let i = 0; i < 600 && !made; i++) {
