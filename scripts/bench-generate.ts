@@ -15,7 +15,7 @@ import { openDataset, splitRecords } from '../src/data/index.js';
 import { buildResNet } from '../src/model/zoo.js';
 import { saveModel, DEFAULT_PREPROCESS } from '../src/model/io.js';
 import { extractCams } from '../src/pipeline/cams.js';
-import { writeCamCache } from '../src/cam/cache.js';
+import { writeCamCache } from '../src/shards/cam-cache.js';
 import { mapLimit } from '../src/util/limit.js';
 import { Rng } from '../src/util/rng.js';
 import { machineLine, median } from './bench-common.js';

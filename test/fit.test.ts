@@ -9,7 +9,7 @@ import { decodeRgb } from '../src/image/decode.js';
 import { openDataset, splitRecords } from '../src/data/index.js';
 import { initBackend } from '../src/model/backend.js';
 import { generate } from '../src/pipeline/generate.js';
-import { requestHash, resolveGenerateConfig, storedConfigInput, type GenerateConfigInput } from '../src/pipeline/config.js';
+import { requestHash, resolveGenerateConfig, storedConfigInput, type GenerateConfigInput } from '../src/shards/config.js';
 import { readManifest, readSamples } from '../src/shards/reader.js';
 import { verifyDirectory } from '../src/shards/verify.js';
 import { makeTeacher } from './helpers/teacher.js';

@@ -1,4 +1,4 @@
-// The hand-written numerics, pinned on hand-computed cases (DESIGN §2) and properties (fast-check).
+// The hand-written numerics, pinned on hand-computed cases (README "SnapMix semantics") and properties (fast-check).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

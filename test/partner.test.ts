@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { planSample, planner, partnerIndex, type PlanConfig } from '../src/mix/plan.js';
-import { resolveGenerateConfig } from '../src/pipeline/config.js';
+import { resolveGenerateConfig } from '../src/shards/config.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { readManifest, readSamples } from '../src/shards/reader.js';
 import { verifyDirectory } from '../src/shards/verify.js';

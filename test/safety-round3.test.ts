@@ -192,7 +192,7 @@ test('3, 7. merge checks parts against their contents and never replaces another
   assert.equal(cli(['merge', ...parts, '--out', merged]).code, 0, 'the same merge again is allowed');
   assert.deepEqual(await tree(merged, (n) => n === '.snapmix'), await tree(cams, (n) => n === '.snapmix'), 'merged = single run');
   // A cache that lost a class's CAMs (with matching metadata) is refused by generate.
-  const { readCamCache, writeCamCache } = await import('../src/cam/cache.js');
+  const { readCamCache, writeCamCache } = await import('../src/shards/cam-cache.js');
   const c = await readCamCache(cams);
   const keep = c.set.ids.map((_, i) => i).filter((i) => c.set.labels[i] !== 0);
   const n = c.set.h * c.set.w;

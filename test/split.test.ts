@@ -10,7 +10,7 @@ import { openDataset, splitRecords } from '../src/data/index.js';
 import { generate } from '../src/pipeline/generate.js';
 import { merge, shardIndexFrom } from '../src/pipeline/merge.js';
 import { verifyDirectory } from '../src/shards/verify.js';
-import type { GenerateConfig } from '../src/pipeline/config.js';
+import type { GenerateConfig } from '../src/shards/config.js';
 import { makeTeacher } from './helpers/teacher.js';
 import { tmpDir, tree } from './helpers/fixtures.js';
 

@@ -1,4 +1,4 @@
-// Hand-written numerics of the product (DESIGN §2): the semantic percentage map and O(1) box masses.
+// Hand-written numerics of the product (README "SnapMix semantics"): the semantic percentage map and O(1) box masses.
 import { upsampleBilinear } from './upsample.js';
 
 export interface Spm {

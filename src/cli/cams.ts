@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { exists } from '../util/fs.js';
 import { openDataset, splitRecords } from '../data/index.js';
 import { extractCams } from '../pipeline/cams.js';
-import { readCamCache, writeCamCache } from '../cam/cache.js';
+import { readCamCache, writeCamCache } from '../shards/cam-cache.js';
 import { describeTeacher } from '../model/teacher.js';
 import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { createProgress } from '../train/progress.js';

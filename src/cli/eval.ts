@@ -12,7 +12,7 @@ import { confusion, confusionText } from '../train/confusion.js';
 import { writeConfusion } from '../image/plot.js';
 import { checkPngTarget } from '../image/png-out.js';
 import { pct } from '../train/progress.js';
-import { camInPartShare, tfjsCamsOf, type CamsOf } from '../cam/localisation.js';
+import { camInPartShare, tfjsCamsOf, type CamsOf } from '../train/localisation.js';
 import { UserError } from '../util/errors.js';
 import { exists } from '../util/fs.js';
 import { checkModelClasses } from '../model/classes.js';

@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { parse as parseYaml } from 'yaml';
 import { openDataset, splitRecords } from '../data/index.js';
 import { generate } from '../pipeline/generate.js';
-import { resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../pipeline/config.js';
+import { resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../shards/config.js';
 import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';

@@ -18,6 +18,9 @@ export type ResizeMode = 'cover' | 'fill' | 'contain';
  */
 export type Fit = 'fill' | 'cover';
 export const FITS: readonly Fit[] = ['fill', 'cover'];
+
+/** Encodings a shard's images can have. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
 /** The default for new runs. */
 export const DEFAULT_FIT: Fit = 'fill';
 /** The fit a stage uses: the flag, else what its input recorded (teacher, CAMs, shards), else the default. */

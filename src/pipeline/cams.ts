@@ -6,7 +6,7 @@ import { threadsPerWorker, type OrtProvider } from '../model/onnx-teacher.js';
 import type { BackendInfo } from '../model/backend.js';
 import { makePool, poolThreads } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
-import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../cam/cache.js';
+import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../shards/cam-cache.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { rejectText } from '../data/reject.js';
 import { chosenFit, type Fit } from '../image/decode.js';

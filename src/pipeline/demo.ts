@@ -11,7 +11,7 @@ import { trainTeacher } from '../train/teacher.js';
 import { trainStudent } from '../train/student.js';
 import { DEFAULT_RECIPE } from '../train/recipe.js';
 import { extractCams } from './cams.js';
-import { writeCamCache } from '../cam/cache.js';
+import { writeCamCache } from '../shards/cam-cache.js';
 import { generate } from './generate.js';
 import { DEFAULT_BETA, type Method, type Partner } from '../mix/plan.js';
 import { readManifest } from '../shards/reader.js';
@@ -26,7 +26,7 @@ import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
 import { findCamHead } from '../model/cam-head.js';
 import { loadImageSet } from '../train/images.js';
 import { evaluate } from '../train/evaluate.js';
-import { camInPartShare, tfjsCamsOf } from '../cam/localisation.js';
+import { camInPartShare, tfjsCamsOf } from '../train/localisation.js';
 import { exists, writeFileAtomic } from '../util/fs.js';
 
 export interface DemoPreset {

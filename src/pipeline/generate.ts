@@ -7,10 +7,10 @@ import { datasetFingerprint } from '../data/fingerprint.js';
 import type { BackendInfo } from '../model/backend.js';
 import { describeTeacher, teacherFit } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
-import { checkCamCoverage, camOf, checkCamFit, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { checkCamCoverage, camOf, checkCamFit, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../shards/cam-cache.js';
 import { extractCams } from './cams.js';
 import { planner, type SamplePlan } from '../mix/plan.js';
-import { GENERATE_DEFAULTS, planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from './config.js';
+import { GENERATE_DEFAULTS, planConfigOf, requestHash, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../shards/config.js';
 import { makePool } from '../pool/pools.js';
 import type { ComposedRow, ComposeSource, ComposeTask, DecodeSourcesResult, DecodeSourcesTask, Reject } from '../pool/tasks.js';
 import type { Piscina } from 'piscina';
@@ -26,7 +26,7 @@ import { StrictError, UserError } from '../util/errors.js';
 import { STATE_DIR, withOutput, type Output } from '../util/outdir.js';
 import { rejectRecord, rejectText } from '../data/reject.js';
 
-export type { GenerateConfig } from './config.js';
+export type { GenerateConfig } from '../shards/config.js';
 
 export interface GenerateOptions {
   /** Resolved by resolveGenerateConfig: defaults, schema check, canonical key order. */
@@ -120,7 +120,7 @@ async function camsFit(o: GenerateOptions): Promise<Fit | undefined> {
   return o.teacher ? teacherFit(o.teacher, o) : undefined;
 }
 
-export { planConfigOf } from './config.js';
+export { planConfigOf } from '../shards/config.js';
 
 
 export interface GenerateResult {

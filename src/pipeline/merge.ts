@@ -8,7 +8,7 @@ import { readPart, readRequest, releaseOf, shardName, writeOutputFiles, writeReq
 import { writeFileAtomic, exists, fileSha256 } from '../util/fs.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
-import { checkCamCoverage, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../cam/cache.js';
+import { checkCamCoverage, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../shards/cam-cache.js';
 import { recordedFit } from '../image/decode.js';
 import { requestDifferences } from '../util/differences.js';
 import { fingerprintLine } from '../data/fingerprint.js';

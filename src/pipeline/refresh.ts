@@ -9,7 +9,7 @@ import type { Dataset } from '../data/types.js';
 import { splitRecords } from '../data/index.js';
 import { readManifest } from '../shards/reader.js';
 import { generate } from './generate.js';
-import { storedConfigInput } from './config.js';
+import { storedConfigInput } from '../shards/config.js';
 import { UserError } from '../util/errors.js';
 
 export async function makeRefresher(o: {

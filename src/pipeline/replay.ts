@@ -5,7 +5,7 @@ import path from 'node:path';
 import { planConfigOf, type Manifest } from './generate.js';
 import { openDataset, splitRecords, type DatasetFormat } from '../data/index.js';
 import type { DatasetRecord } from '../data/types.js';
-import { readCamCache, camOf, checkCamFit, type CamSet } from '../cam/cache.js';
+import { readCamCache, camOf, checkCamFit, type CamSet } from '../shards/cam-cache.js';
 import { planner, type PlanConfig, type SamplePlan } from '../mix/plan.js';
 import { decodeRgb, recordedFit } from '../image/decode.js';
 import { UserError } from '../util/errors.js';

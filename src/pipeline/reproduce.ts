@@ -21,7 +21,7 @@ import { CARD_FILE } from '../shards/card.js';
 import { fileSha256 } from '../util/fs.js';
 import { UserError } from '../util/errors.js';
 import { generate } from './generate.js';
-import { requestHash, storedConfigInput } from './config.js';
+import { requestHash, storedConfigInput } from '../shards/config.js';
 
 export interface ReproduceOptions {
   release: string;

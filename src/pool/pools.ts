@@ -5,9 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 
-export function workerUrl(name: string): string {
-  const here = fileURLToPath(import.meta.url);
-  return new URL(`./${name}${path.extname(here)}`, import.meta.url).href;
+/** The worker file `name` beside the module at base (default: this one), with that module's extension. */
+export function workerUrl(name: string, base: string = import.meta.url): string {
+  const here = fileURLToPath(base);
+  return new URL(`./${name}${path.extname(here)}`, base).href;
 }
 
 /**

@@ -33,7 +33,8 @@ export interface CamResult {
   rejects: Reject[];
 }
 
-export type ImageFormat = 'jpeg' | 'png' | 'webp';
+import type { ImageFormat } from '../image/decode.js';
+export type { ImageFormat } from '../image/decode.js';
 
 export interface ComposeSource {
   id: string;

@@ -3,7 +3,7 @@
 // renders the same card pointing at its own files.
 import { recordedFit } from '../image/decode.js';
 import { stringify } from 'yaml';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from './manifest-types.js';
 import { hfFeatures } from './schema.js';
 import { summarise, weightTable } from './summary.js';
 

@@ -3,85 +3,23 @@
 // parts write the same bytes.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { GenerateConfig } from '../pipeline/config.js';
+import type { GenerateConfig } from './config.js';
 import { rejectRecord, type Reject } from '../data/reject.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { STATE_DIR } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
 import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
-import { combine, type WeightSums } from './summary.js';
+import { combine } from './summary.js';
 import { CARD_FILE, DEFAULT_LICENSE, renderCard } from './card.js';
 
-export interface ShardEntry {
-  filename: string;
-  first_index: number;
-  last_index: number;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}
-
-/** A planned sample left out because a source was unusable (no machine path: outputs hold none). */
-export interface SkippedSample { index: number; id: string; reason: string; message: string }
-
-export interface ShardStats extends ShardEntry {
-  /** The request this shard belongs to: a resume uses only markers of its own request. */
-  request: string;
-  skipped: SkippedSample[];
-  /** Planned samples per method in this shard (the manifest sums them; no re-planning). */
-  by_method: Record<string, number>;
-  /** Label-weight sums of the shard's rows per method (the manifest and card combine them in shard order). */
-  weights: WeightSums;
-}
-
-/** What a release says about itself beyond the data (the card's front matter); not part of the request. */
-export interface ReleaseInfo { license: string; title?: string }
-
-/** One line of sources.jsonl: a fingerprinted source file (the dataset fingerprint hashes these in order). */
-export interface SourceFile { id: string; label: number; split: string; sha256: string }
+export type { Manifest, ReleaseInfo, RunInfo, ShardEntry, ShardStats, SkippedSample, SourceFile } from './manifest-types.js';
+import type { ReleaseInfo, RunInfo, ShardStats, SkippedSample, SourceFile, Manifest } from './manifest-types.js';
 
 export const SOURCES_FILE = 'sources.jsonl';
 
 /** The card's license and title: a given title only (the default is rendered from the manifest). */
 export function releaseOf(r: Partial<ReleaseInfo> = {}): ReleaseInfo {
   return { license: r.license ?? DEFAULT_LICENSE, ...(r.title ? { title: r.title } : {}) };
-}
-
-export interface Manifest {
-  format: 'snapmix-shards';
-  format_version: number;
-  request: string;
-  config: GenerateConfig;
-  class_names: string[];
-  dataset: { fingerprint: string; format: string; sources: number };
-  teacher: { fingerprint: string } | null;
-  /** License and title of the dataset card (absent in outputs of older versions). */
-  release?: ReleaseInfo;
-  shards: ShardEntry[];
-  counts: {
-    planned: number;
-    written: number;
-    skipped: number;
-    skipped_by_reason: Record<string, number>;
-    rejected_sources: number;
-    rejected_by_reason: Record<string, number>;
-    by_method: Record<string, number>;
-  };
-  /** Label-weight sums per method over every written row (absent in outputs of older versions). */
-  label_weights?: WeightSums;
-}
-
-/** What a run is, independent of how it was split: the manifest's header and the CAM-stage rejects. */
-export interface RunInfo {
-  request: string;
-  config: GenerateConfig;
-  classNames: string[];
-  dataset: { fingerprint: string; format: string; sources: number };
-  teacher: string | null;
-  sourceRejects: Reject[];
-  release: ReleaseInfo;
-  /** Every fingerprinted source file, in record order (written as sources.jsonl). */
-  sources: SourceFile[];
 }
 
 const pad5 = (n: number) => String(n).padStart(5, '0');

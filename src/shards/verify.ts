@@ -14,13 +14,13 @@ import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
 import { isLeftover, STATE_DIR } from '../util/outdir.js';
 import { LOCK_FILE } from '../util/lock.js';
-import { planConfigOf, shardName } from '../pipeline/generate.js';
+import { planConfigOf } from './config.js';
 import { planner } from '../mix/plan.js';
 import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
 import { parseManifest } from './reader.js';
 import { addRow, combine, type WeightSums } from './summary.js';
 import { CARD_FILE, renderCard } from './card.js';
-import { partNotice, readSourcesFile, SOURCES_FILE, type SourceFile } from './manifest.js';
+import { partNotice, readSourcesFile, shardName, SOURCES_FILE, type SourceFile } from './manifest.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { DatasetRecord } from '../data/types.js';
 

@@ -1,6 +1,6 @@
 // The training loop shared by teacher (clean data) and student (mixed shards): batches of normalised
 // images with dense targets, loss = −Σ_c t_c·log softmax(z)_c (= rho_a·CE(y_a) + rho_b·CE(y_b) for
-// SnapMix targets, DESIGN §2), L2 weight decay on kernels, scheduled learning rate.
+// SnapMix targets, README "SnapMix semantics"), L2 weight decay on kernels, scheduled learning rate.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,24 +12,8 @@ import { Replicas } from './replicas.js';
 import { fastBatchNorm } from './sync-bn.js';
 import { plainConvolutions } from './plain-conv.js';
 
-export interface Batch {
-  /** [n, size, size, 3] normalised. */
-  x: Float32Array;
-  /** [n, C] dense targets. */
-  targets: Float32Array;
-  /** Hard label per sample (the dominant class), for running accuracy. */
-  labels: Int32Array;
-  n: number;
-}
-
-export interface BatchSource {
-  /** Batches of one epoch, in a seeded order. */
-  epoch(epoch: number): AsyncIterable<Batch> | Iterable<Batch>;
-  /** Batches per epoch (for progress and schedule). */
-  batchesPerEpoch: number;
-  size: number;
-  numClasses: number;
-}
+export type { Batch, BatchSource } from './batch.js';
+import type { Batch, BatchSource } from './batch.js';
 
 export interface EpochMetrics {
   epoch: number;

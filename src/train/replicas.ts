@@ -1,12 +1,12 @@
 // The main thread's side of data-parallel training (--train-workers N): N replica workers
-// (src/pool/train-worker.ts) start from the main model and optimizer, each step gets one contiguous
+// (src/train/replica-worker.ts) start from the main model and optimizer, each step gets one contiguous
 // micro-batch per replica, and at the end of an epoch replica 0's weights and optimizer state come back
 // into the main model (for evaluation, saving and checkpoints). The main thread only coordinates.
 import { Piscina } from 'piscina';
 import * as tf from '@tensorflow/tfjs';
 import { workerUrl } from '../pool/pools.js';
 import type { Recipe } from './recipe.js';
-import type { Batch } from './loop.js';
+import type { Batch } from './batch.js';
 import { abortAll } from '../util/barrier.js';
 import { queueBuffers, StepQueue, type QueueBuffers } from '../util/step-queue.js';
 
@@ -112,7 +112,7 @@ export class Replicas {
     const queue = queueBuffers(o.n, o.recipe.batchSize);
     // One single-thread pool per replica: its tasks always reach the same worker, which keeps the replica.
     const pools = Array.from({ length: o.n }, (_, rank) => new Piscina({
-      filename: workerUrl('train-worker'), minThreads: 1, maxThreads: 1, idleTimeout: Infinity,
+      filename: workerUrl('replica-worker', import.meta.url), minThreads: 1, maxThreads: 1, idleTimeout: Infinity,
       workerData: { rank, ranks: o.n, artifacts, optimizer, recipe: o.recipe, size: o.size, numClasses: o.numClasses, params, bnLen, ctl: ctlBuf, gradSlab, bnSlab, batchSlab, queue, gradScales: o.gradScales } satisfies ReplicaInit,
     }));
     const reps = new Replicas(pools, new Int32Array(ctlBuf), new Float32Array(batchSlab), new StepQueue(queue), { ...o, maxRows: o.recipe.batchSize });

@@ -1,10 +1,10 @@
-// The CAM cache (DESIGN §1): one raw CAM per source image per teacher, reused by every round.
+// The CAM cache (docs/ARCHITECTURE.md): one raw CAM per source image per teacher, reused by every round.
 // cams.arrow (Arrow IPC stream) + cams.json (fingerprints, shape) + rejects.jsonl.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Field } from 'apache-arrow';
-import { fieldOf, fixedListData, float32Data, int32Data, int64Data, utf8Data } from '../shards/arrow-build.js';
-import { readTable, recordBatch, streamBytes } from '../shards/ipc.js';
+import { fieldOf, fixedListData, float32Data, int32Data, int64Data, utf8Data } from './arrow-build.js';
+import { readTable, recordBatch, streamBytes } from './ipc.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { rejectRecord, type Reject } from '../data/reject.js';

@@ -6,9 +6,9 @@ import sharp from 'sharp';
 import type { CamHead } from '../model/cam-head.js';
 import { computeCams } from '../model/cam-head.js';
 import { toFloatBatch } from '../image/views.js';
-import type { ImageSet } from '../train/images.js';
+import type { ImageSet } from './images.js';
 import { readParts } from '../data/synth.js';
-import { argmax, upsampleBilinear } from './upsample.js';
+import { argmax, upsampleBilinear } from '../cam/upsample.js';
 import { UserError } from '../util/errors.js';
 
 /** CAMs [n, h·w] of labels[n] for a batch of images (a tfjs head, or any TeacherRunner). */

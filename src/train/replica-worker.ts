@@ -5,15 +5,15 @@
 import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../model/backend.js';
-import { makeOptimizer, setLr } from '../train/loop.js';
-import { stepLoss } from '../train/loss.js';
-import { fastBatchNorm } from '../train/sync-bn.js';
+import { makeOptimizer, setLr } from './loop.js';
+import { stepLoss } from './loss.js';
+import { fastBatchNorm } from './sync-bn.js';
 import '../model/midlevel.js'; // registers the mid-level head's custom layer, so --midlevel models load here too
-import { plainConvolutions } from '../train/plain-conv.js';
+import { plainConvolutions } from './plain-conv.js';
 import { abortAll, AllReduce } from '../util/barrier.js';
 import { StepInbox, wakeQueue } from '../util/step-queue.js';
-import { momentumFromWeights, momentumStepSummed, momentumToWeights, summedGradient, type MomentumState, type Segment } from '../train/momentum.js';
-import { microBatch, type ReplicaInit, type ReplicaReply, type ReplicaRequest } from '../train/replicas.js';
+import { momentumFromWeights, momentumStepSummed, momentumToWeights, summedGradient, type MomentumState, type Segment } from './momentum.js';
+import { microBatch, type ReplicaInit, type ReplicaReply, type ReplicaRequest } from './replicas.js';
 
 // One replica per single-thread piscina pool (src/train/replicas.ts): the pool's workerData is the
 // replica's init, and its state lives in this module between tasks.

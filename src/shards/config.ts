@@ -3,8 +3,8 @@
 // config file, demo, refresh, benchmark, test) spelled the object.
 import { createHash } from 'node:crypto';
 import { DEFAULT_BETA, type Method, type Partner, type PlanConfig } from '../mix/plan.js';
-import type { ImageFormat } from '../pool/tasks.js';
-import { SHARD_FORMAT_VERSION } from '../shards/schema.js';
+import type { ImageFormat } from '../image/decode.js';
+import { SHARD_FORMAT_VERSION } from './schema.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
@@ -78,7 +78,7 @@ export function planConfigOf(c: GenerateConfig): PlanConfig {
   return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip, ...(c.partner ? { partner: c.partner } : {}) };
 }
 
-/** The request: what the output bytes are a function of (DESIGN §3), as one hash. */
+/** The request: what the output bytes are a function of (docs/ARCHITECTURE.md "Contracts"), as one hash. */
 export function requestHash(cfg: GenerateConfig, datasetFp: string, teacherFp: string | null): string {
   return createHash('sha256').update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp: datasetFp, teacher: teacherFp })).digest('hex');
 }
