@@ -93,7 +93,10 @@ export async function handler(a: Args): Promise<void> {
   const config = resolveConfig(a);
   const part = partFrom(a.numShards, a.shardIndex, 'generate');
   if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
-  const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
+  // Only a teacher pass computes: with --cams, or a method that needs no CAMs, no backend is started
+  // (--backend gpu with --cams once failed for want of tfjs-node-gpu it would never use).
+  const teacherPass = config.method === 'snapmix' && !a.cams;
+  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : {};
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);

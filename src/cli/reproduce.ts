@@ -35,7 +35,8 @@ const describeShard = (v: ShardVerdict) => {
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   const m = await readManifest(a.release);
   const part = partFrom(a.numShards, a.shardIndex, 'reproduce');
-  const { backend, provider } = await startTeacherBackend(a.backend, a.cams ? undefined : a.teacher);
+  const teacherPass = m.config.method === 'snapmix' && !a.cams; // as in generate: no pass, no backend
+  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : {};
   // The release records its dataset layout; --data-format overrides it only when given.
   const dataset = await openDataset(a.data, (a.dataFormat === 'auto' ? m.dataset.format : a.dataFormat) as DatasetFormat);
   const records = splitRecords(dataset, 'train');

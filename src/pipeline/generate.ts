@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
-import type { BackendInfo } from '../model/backend.js';
+import { initBackend, type BackendInfo } from '../model/backend.js';
 import { describeTeacher, teacherFit } from '../model/teacher.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
 import { checkCamCoverage, camOf, checkCamFit, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../shards/cam-cache.js';
@@ -36,7 +36,8 @@ export interface GenerateOptions {
   teacher?: string;
   cams?: string;
   out: string;
-  backend: BackendInfo;
+  /** The compute for a teacher pass (--teacher without --cams); started by the caller, wasm when absent. */
+  backend?: BackendInfo;
   /** Worker threads of the compose pool (default 2) and of the CAM pass (default by teacher kind, see extractCams). */
   workers?: number;
   camBatch: number;
@@ -102,7 +103,7 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   }
   o.log?.('generate: computing CAMs with the teacher');
   const r = await extractCams({
-    dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, backend: o.backend, workers: o.workers,
+    dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, backend: o.backend ?? (await initBackend('wasm')), workers: o.workers,
     batchSize: o.camBatch, strict: o.strict, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer,
     featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider, fit: recordedFit(o.config.fit),
     onProgress: (d, t) => o.onProgress?.('cams', d, t),

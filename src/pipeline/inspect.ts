@@ -9,6 +9,7 @@ import { decodeRgb, recordedFit } from '../image/decode.js';
 import { viewMapStats } from '../mix/compose.js';
 import { snapmixWeights } from '../mix/labels.js';
 import { UserError } from '../util/errors.js';
+import { Lru } from '../util/lru.js';
 import { addRow, summarise, type MethodSummary, type WeightSums } from '../shards/summary.js';
 
 export interface InspectReport {
@@ -57,7 +58,8 @@ async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {
   const replay = await openReplay(dir, m, { data: masksRoot });
   const parts = await readParts(masksRoot);
   const R = m.config.resize;
-  const maskCache = new Map<number, Float64Array>();
+  // Masks are reused by the samples of every round; keep at most ~256 MiB of them (R² doubles each).
+  const maskCache = new Lru<number, Float64Array>(Math.max(16, Math.floor(256 * 2 ** 20 / (R * R * 8))));
   const maskOf = async (j: number) => {
     let v = maskCache.get(j);
     if (!v) {

@@ -25,10 +25,13 @@ export async function makeRefresher(o: {
     await saveModel(deploy, teacherDir, { classNames: o.data.classNames, inputSize: m.config.size, preprocess: DEFAULT_PREPROCESS });
     o.log(`refresh: regenerating ${m.counts.planned} samples with the epoch-${epoch} student as teacher`);
     await generate({
-      config: { ...storedConfigInput(m.config), seed: m.config.seed + epoch },
+      config: { ...storedConfigInput(m.config), seed: refreshSeed(m.config.seed, epoch) },
       dataset: o.data, records: splitRecords(o.data, 'train'), teacher: teacherDir, out: shardsDir, backend: o.backend,
       workers: o.workers, camBatch: 32, strict: false, overwrite: true,
     });
     return [shardsDir];
   };
 }
+
+/** The seed of the shards regenerated after epoch e: moved on by e, kept inside the schema's uint32 range. */
+export const refreshSeed = (seed: number, epoch: number): number => (seed + epoch) % 2 ** 32;

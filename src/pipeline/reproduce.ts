@@ -34,7 +34,7 @@ export interface ReproduceOptions {
   /** Where to regenerate (default: a new temporary directory, removed afterwards). */
   scratch?: string;
   keep?: boolean;
-  backend: BackendInfo;
+  backend?: BackendInfo;
   provider?: OrtProvider;
   workers?: number;
   camBatch?: number;

@@ -95,7 +95,12 @@ export async function readCamCache(dir: string, opts: { part?: boolean } = {}): 
   });
   const n = t.numRows;
   if (n !== meta.count) throw new UserError(`--cams ${dir}: cams.arrow holds ${n} rows, cams.json says ${meta.count}; recompute it with 'snapmix cams'`);
-  const camCol = t.getChild('cam')!;
+  const camCol = t.getChild('cam');
+  const listSize = (camCol?.type as { listSize?: number } | undefined)?.listSize;
+  if (!camCol || listSize !== meta.h * meta.w || !(meta.h >= 0 && meta.w >= 0)) {
+    // cams.json's shape decides how every map is read: one that disagrees with the data is refused, not trusted.
+    throw new UserError(`--cams ${dir}: cams.json says ${meta.h}×${meta.w} CAMs but cams.arrow holds ${listSize ?? 'no'} values per CAM; the cache is damaged: recompute it with 'snapmix cams'`);
+  }
   const cams = new Float32Array(n * meta.h * meta.w);
   let off = 0;
   for (const d of camCol.data) {

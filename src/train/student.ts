@@ -192,6 +192,10 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
     return { bestTop1: r.best, history: r.history, seconds: (Date.now() - t0) / 1000 };
   } finally {
     await pool.destroy();
+    // The best model is on disk; free the weights (a demo trains several students in one process).
+    if (train !== deploy) train.dispose();
+    deploy.dispose();
+    optimizer?.dispose();
   }
 }
 
