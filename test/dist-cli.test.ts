@@ -13,6 +13,19 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'dist', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, NODE_OPTIONS: '' } });
 
+test('--help loads no compute or image library (tfjs, onnxruntime, sharp, Arrow): it answers in about 0.3 s', async () => {
+  const dir = await tmpDir();
+  for (const args of [['--help'], ['generate', '--help'], ['train', '--help'], ['eval', '--help']]) {
+    const trace = path.join(dir, `${args.join('-')}.txt`);
+    const r = spawnSync(process.execPath, ['--import', path.join(root, 'test', 'helpers', 'trace-imports.mjs'), bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', TRACE_IMPORTS: trace } });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = (await fs.readFile(trace, 'utf8')).split('\n').filter(Boolean);
+    assert.ok(loaded.some((u) => u.includes('/dist/cli/')), 'the trace sees our modules');
+    const heavy = loaded.filter((u) => /@tensorflow|onnxruntime|\/sharp\/|apache-arrow|onnx-proto|parquet-wasm|piscina/.test(u));
+    assert.deepEqual(heavy, [], `${args.join(' ')} loaded ${heavy.slice(0, 3).join(', ')}`);
+  }
+});
+
 test('dist CLI: --help on every command; synth → cams → generate → verify → inspect with compiled workers', async () => {
   const help = run(['--help']);
   assert.equal(help.status, 0, help.stderr);

@@ -1,17 +1,9 @@
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { exists } from '../util/fs.js';
-import { openDataset, splitRecords } from '../data/index.js';
-import { extractCams } from '../pipeline/cams.js';
-import { readCamCache, writeCamCache } from '../shards/cam-cache.js';
-import { describeTeacher } from '../model/teacher.js';
-import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
-import { withOutput } from '../util/outdir.js';
 import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
-import { chosenFit, recordedFit, type Fit } from '../image/decode.js';
-import { isCamsPart, sliceOf, writeCamsPart } from '../pipeline/merge.js';
+import { chosenFit, recordedFit, type Fit } from '../image/fit.js';
 
 export const command = 'cams';
 export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
@@ -37,6 +29,14 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { exists } = await import('../util/fs.js');
+  const { openDataset, splitRecords } = await import('../data/index.js');
+  const { extractCams } = await import('../pipeline/cams.js');
+  const { readCamCache, writeCamCache } = await import('../shards/cam-cache.js');
+  const { describeTeacher } = await import('../model/teacher.js');
+  const { datasetFingerprint, hashFiles } = await import('../data/fingerprint.js');
+  const { withOutput } = await import('../util/outdir.js');
+  const { isCamsPart, sliceOf, writeCamsPart } = await import('../pipeline/merge.js');
   if (a.workers !== undefined) checkWorkers(a.workers);
   if (!Number.isInteger(a.camBatch) || a.camBatch < 1 || a.camBatch > 1024) throw new UserError(`--cam-batch must be an integer in [1, 1024], got ${a.camBatch}`);
   const dataset = await openDataset(a.data, a.dataFormat);

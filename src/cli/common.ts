@@ -1,16 +1,19 @@
 // Options shared by several commands, defined once so their help and validation agree.
-import { FITS } from '../image/decode.js';
+// Static imports here are light (names, defaults, choices): every command's builder uses this file, and
+// `snapmix --help` should not load tfjs, sharp or onnxruntime. What runs a command is imported in it.
+import { FITS } from '../image/fit.js';
 import type { Argv } from 'yargs';
-import { BACKEND_CHOICES, backendLine, initBackend, type BackendChoice, type BackendInfo } from '../model/backend.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../model/backend-choices.js';
+import type { BackendInfo } from '../model/backend.js';
 import { DEFAULT_RECIPE, OPTIMIZERS, type Recipe } from '../train/recipe.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATASET_FORMATS } from '../data/index.js';
 import { promises as fs } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { chooseProvider, isOnnx, providerLine, type OrtProvider } from '../model/onnx-teacher.js';
-import { decodeModel } from '../model/onnx-graph.js';
-import { shardIndexFrom } from '../pipeline/merge.js';
-import { createProgress, type Progress } from '../train/progress.js';
+import type { OrtProvider } from '../model/onnx-teacher.js';
+import { shardIndexFrom } from '../util/array-job.js';
+import type { Progress } from '../train/progress.js';
+import { createProgress } from '../train/progress.js';
 
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
@@ -33,6 +36,7 @@ export function withDataFormat<T>(y: Argv<T>) {
 }
 
 export async function startBackend(choice: BackendChoice): Promise<BackendInfo> {
+  const { initBackend, backendLine } = await import('../model/backend.js');
   const info = await initBackend(choice);
   console.error(backendLine(info));
   return info;
@@ -43,6 +47,7 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
  * provider (auto: CUDA → WebGPU → CPU), printed like the tfjs backend line; tfjs runs as before.
  */
 export async function startTeacherBackend(choice: BackendChoice, teacher?: string): Promise<{ backend: BackendInfo; provider?: OrtProvider }> {
+  const { chooseProvider, isOnnx, providerLine } = await import('../model/onnx-teacher.js');
   if (!teacher || !isOnnx(teacher)) return { backend: await startBackend(choice) };
   let bytes: Uint8Array;
   try {
@@ -50,10 +55,10 @@ export async function startTeacherBackend(choice: BackendChoice, teacher?: strin
   } catch {
     throw new UserError(`--teacher ${teacher} cannot be read; point it at an exported .onnx file`);
   }
-  decodeModel(bytes, teacher); // not an ONNX file: say so, not that no provider could load it
+  (await import('../model/onnx-graph.js')).decodeModel(bytes, teacher); // not an ONNX file: say so, not that no provider could load it
   const c = await chooseProvider(choice, bytes);
   console.error(providerLine(c));
-  return { backend: await initBackend('wasm'), provider: c.provider };
+  return { backend: await (await import('../model/backend.js')).initBackend('wasm'), provider: c.provider };
 }
 
 export function withOnnxHead<T>(y: Argv<T>) {

@@ -1,6 +1,5 @@
 // `snapmix demo` (what `npm start` runs). Parsing and printing only; the work is src/pipeline/demo.ts.
 import type { Argv } from 'yargs';
-import { DEMO_PRESETS, demoTable, runDemo } from '../pipeline/demo.js';
 import { checkWorkers, log, startBackend, withBackend, withQuiet } from './common.js';
 
 export const command = 'demo';
@@ -15,6 +14,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { DEMO_PRESETS, demoTable, runDemo } = await import('../pipeline/demo.js');
   checkWorkers(a.workers);
   const backend = await startBackend(a.backend);
   const preset = a.full ? DEMO_PRESETS.full : DEMO_PRESETS.default;

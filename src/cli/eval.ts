@@ -1,21 +1,10 @@
-import { chosenFit, FITS, type Fit } from '../image/decode.js';
+import { chosenFit, FITS, type Fit } from '../image/fit.js';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { openDataset, splitRecords } from '../data/index.js';
-import { loadModel, DEFAULT_PREPROCESS } from '../model/io.js';
-import { findCamHead } from '../model/cam-head.js';
-import { openTeacher } from '../model/teacher.js';
-import { isOnnx, threadsPerWorker } from '../model/onnx-teacher.js';
-import { loadImageSet, type ImageSet } from '../train/images.js';
-import { evaluate } from '../train/evaluate.js';
-import { confusion, confusionText } from '../train/confusion.js';
-import { writeConfusion } from '../image/plot.js';
-import { checkPngTarget } from '../image/png-out.js';
+import type { ImageSet } from '../train/images.js';
 import { pct } from '../train/progress.js';
-import { camInPartShare, tfjsCamsOf, type CamsOf } from '../train/localisation.js';
+import type { CamsOf } from '../train/localisation.js';
 import { UserError } from '../util/errors.js';
-import { exists } from '../util/fs.js';
-import { checkModelClasses } from '../model/classes.js';
 import type { Dataset } from '../data/types.js';
 import { startBackend, startTeacherBackend, withBackend, withDataFormat, withOnnxHead } from './common.js';
 
@@ -41,6 +30,13 @@ type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 /** Top-1 and a CamsOf for the model, whichever kind it is. */
 async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; fit?: Fit; predict: (set: ImageSet) => Promise<Int32Array>; camsOf: CamsOf }> {
+  const { isOnnx, threadsPerWorker } = await import('../model/onnx-teacher.js');
+  const { openTeacher } = await import('../model/teacher.js');
+  const { checkModelClasses } = await import('../model/classes.js');
+  const { loadModel, DEFAULT_PREPROCESS } = await import('../model/io.js');
+  const { evaluate } = await import('../train/evaluate.js');
+  const { findCamHead } = await import('../model/cam-head.js');
+  const { tfjsCamsOf } = await import('../train/localisation.js');
   if (isOnnx(a.model)) {
     const { provider } = await startTeacherBackend(a.backend, a.model);
     const t = await openTeacher(a.model, { featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider, threads: threadsPerWorker(1) });
@@ -81,6 +77,13 @@ async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; fit?: 
 }
 
 export async function handler(a: Args): Promise<void> {
+  const { openDataset, splitRecords } = await import('../data/index.js');
+  const { loadImageSet } = await import('../train/images.js');
+  const { confusion, confusionText } = await import('../train/confusion.js');
+  const { writeConfusion } = await import('../image/plot.js');
+  const { checkPngTarget } = await import('../image/png-out.js');
+  const { camInPartShare } = await import('../train/localisation.js');
+  const { exists } = await import('../util/fs.js');
   const dataset = await openDataset(a.data, a.dataFormat);
   const reads = [{ flag: '--model', path: a.model }, { flag: '--data', path: dataset.root }, ...(a.teacherConfig ? [{ flag: '--teacher-config', path: a.teacherConfig }] : [])];
   const plotTo = a.confusion ? { file: a.confusion, flag: '--confusion', reads, overwrite: a.overwrite } : undefined;

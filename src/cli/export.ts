@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import { EXPORT_FORMATS, exportRelease, type ExportFormat } from '../pipeline/export.js';
+import { EXPORT_FORMATS } from '../shards/export-formats.js';
+import type { ExportFormat } from '../pipeline/export.js';
 import { stageBars, withQuiet } from './common.js';
 
 export const command = 'export <release>';
@@ -17,6 +18,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { exportRelease } = await import('../pipeline/export.js');
   const bars = stageBars(a.quiet);
   const r = await exportRelease({
     release: a.release, to: a.to as ExportFormat, out: a.out, overwrite: a.overwrite, rowGroupBytes: a.rowGroupMb * 2 ** 20,

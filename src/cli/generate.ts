@@ -1,9 +1,7 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { parse as parseYaml } from 'yaml';
-import { openDataset, splitRecords } from '../data/index.js';
-import { generate } from '../pipeline/generate.js';
+import { createRequire } from 'node:module';
 import { resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../shards/config.js';
 import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
@@ -25,7 +23,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
   let obj: unknown;
   try {
-    obj = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    // yaml is loaded only for a YAML file (yargs calls this synchronously, so no dynamic import).
+    obj = /\.ya?ml$/i.test(file) ? (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
   } catch (e) {
     throw new UserError(`--config ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
@@ -88,6 +87,8 @@ export function resolveConfig(a: Args): GenerateConfig {
 }
 
 export async function handler(a: Args): Promise<void> {
+  const { openDataset, splitRecords } = await import('../data/index.js');
+  const { generate } = await import('../pipeline/generate.js');
   if (!a.data) throw new UserError('--data is required (flag or config file)');
   if (!a.out) throw new UserError('--out is required (flag or config file)');
   const config = resolveConfig(a);

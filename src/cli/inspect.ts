@@ -1,7 +1,5 @@
 import type { Argv } from 'yargs';
-import { readManifest } from '../shards/reader.js';
-import { verifyDirectory } from '../shards/verify.js';
-import { inspectShards, type InspectReport } from '../pipeline/inspect.js';
+import type { InspectReport } from '../pipeline/inspect.js';
 import { weightTable } from '../shards/summary.js';
 
 export const command = 'inspect <shards>';
@@ -35,6 +33,9 @@ export function formatReport(r: InspectReport): string {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { readManifest } = await import('../shards/reader.js');
+  const { verifyDirectory } = await import('../shards/verify.js');
+  const { inspectShards } = await import('../pipeline/inspect.js');
   const m = await readManifest(a.shards);
   if (a.verify) await verifyDirectory(a.shards, { allowEmpty: true });
   const r = await inspectShards(a.shards, m, a.masks);

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { isCamsPart, merge, mergeCams } from '../pipeline/merge.js';
 
 export const command = 'merge <parts..>';
 export const describe = 'join the parts of a split generate or cams (--num-shards/--shard-index) into one output, byte-identical to a single run';
@@ -15,6 +14,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { isCamsPart, merge, mergeCams } = await import('../pipeline/merge.js');
   const parts = a.parts as string[];
   if (parts.length && (await isCamsPart(parts[0]))) {
     const c = await mergeCams({ parts, out: a.out, overwrite: a.overwrite });

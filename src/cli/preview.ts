@@ -1,6 +1,4 @@
 import type { Argv } from 'yargs';
-import { readManifest } from '../shards/reader.js';
-import { previewSheet } from '../pipeline/preview.js';
 import { UserError } from '../util/errors.js';
 
 export const command = 'preview';
@@ -17,6 +15,8 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { readManifest } = await import('../shards/reader.js');
+  const { previewSheet } = await import('../pipeline/preview.js');
   if (!Number.isInteger(a.n) || a.n < 1 || a.n > 256) throw new UserError(`--n must be an integer in [1, 256], got ${a.n}`);
   const m = await readManifest(a.shards);
   const rows = await previewSheet(a.shards, m, a.n, { file: a.out, flag: '--out', reads: [{ flag: '--shards', path: a.shards }], overwrite: a.overwrite }, { data: a.data, cams: a.cams });

@@ -1,8 +1,6 @@
 import type { Argv } from 'yargs';
-import { openDataset, splitRecords } from '../data/index.js';
 import type { DatasetFormat } from '../data/index.js';
-import { readManifest } from '../shards/reader.js';
-import { reproduce, type ShardVerdict } from '../pipeline/reproduce.js';
+import type { ShardVerdict } from '../pipeline/reproduce.js';
 import { UserError } from '../util/errors.js';
 import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
 
@@ -33,6 +31,9 @@ const describeShard = (v: ShardVerdict) => {
 };
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { openDataset, splitRecords } = await import('../data/index.js');
+  const { readManifest } = await import('../shards/reader.js');
+  const { reproduce } = await import('../pipeline/reproduce.js');
   const m = await readManifest(a.release);
   const part = partFrom(a.numShards, a.shardIndex, 'reproduce');
   const teacherPass = m.config.method === 'snapmix' && !a.cams; // as in generate: no pass, no backend

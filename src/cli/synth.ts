@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
+import { SYNTH_DEFAULTS } from '../data/synth-defaults.js';
 import { SYNTH_DESIGNS, type SynthDesign } from '../data/synth-render.js';
 import { createProgress } from '../train/progress.js';
 
@@ -26,6 +26,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { writeSynth } = await import('../data/synth.js');
   const total = a.classes * (a.perClass + a.testPerClass);
   const bar = createProgress('synth', total, { quiet: a.quiet });
   const t0 = Date.now();

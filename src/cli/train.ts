@@ -1,12 +1,8 @@
 import os from 'node:os';
 import type { Argv } from 'yargs';
-import { openDataset } from '../data/index.js';
-import { trainTeacher } from '../train/teacher.js';
-import { DEFAULT_RESNET } from '../model/zoo.js';
+import { DEFAULT_RESNET } from '../model/zoo-defaults.js';
 import { UserError } from '../util/errors.js';
 import { validateRecipe } from '../train/recipe.js';
-import { trainStudent } from '../train/student.js';
-import { makeRefresher } from '../pipeline/refresh.js';
 import { pct } from '../train/progress.js';
 import { checkWorkers, log, recipeFrom, startBackend, withBackend, withDataFormat, withFit, withQuiet, withRecipe } from './common.js';
 import type { Fit } from '../image/decode.js';
@@ -40,6 +36,8 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { openDataset } = await import('../data/index.js');
+  const { trainTeacher } = await import('../train/teacher.js');
   if (a.shards?.length) return studentHandler(a);
   if (!a.data) throw new UserError('pass --data DATASET (teacher on clean images) or --shards DIR… --val DATASET (student)');
   if (a.epochRounds) throw new UserError('--epoch-rounds reads shard rounds: it trains a student (--shards DIR… --val DATASET)');
@@ -81,6 +79,9 @@ function trainWorkersFor(n: number, backend: string): number {
 }
 
 async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { openDataset } = await import('../data/index.js');
+  const { trainStudent } = await import('../train/student.js');
+  const { makeRefresher } = await import('../pipeline/refresh.js');
   if (!a.val) throw new UserError('--shards needs --val DATASET: the clean images (test split) to validate on');
   if (a.data) throw new UserError('pass either --data (teacher) or --shards (student), not both');
   checkWorkers(a.workers);

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { verifyDirectory } from '../shards/verify.js';
 
 export const command = 'verify <shards>';
 export const describe = 'check every claim of a shard directory against its bytes (exit 2 on any problem); see README "Safety"';
@@ -14,6 +13,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
+  const { verifyDirectory } = await import('../shards/verify.js');
   const r = await verifyDirectory(a.shards, { allowEmpty: a.allowEmpty, manifestSha256: a.manifestSha256 });
   console.log(`verify: ${a.shards} OK (${r.shards} shard(s), ${r.rows} rows; manifest sha256 ${r.manifestSha256})`);
 }

@@ -25,7 +25,7 @@ export interface SynthOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const SYNTH_DEFAULTS = { classes: 10, perClass: 100, testPerClass: 50, size: 64, seed: 0, noise: 12, clutter: 10, partScale: [0.2, 0.26] as [number, number], colorJitter: 35 };
+export { SYNTH_DEFAULTS } from './synth-defaults.js';
 
 export const SYNTH_VERSION = 1;
 

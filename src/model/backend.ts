@@ -9,8 +9,8 @@ import { registerBatchNormGradient } from './batchnorm-grad.js';
 import { registerWasmIdentity } from './wasm-identity.js';
 import { UserError } from '../util/errors.js';
 
-export type BackendChoice = 'auto' | 'gpu' | 'native' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'gpu', 'native', 'wasm', 'cpu'];
+import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.js';
+export { BACKEND_CHOICES, type BackendChoice } from './backend-choices.js';
 
 export interface BackendInfo {
   /** What the user asked for. */

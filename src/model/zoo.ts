@@ -16,7 +16,7 @@ export interface ResNetOptions {
   seed: number;
 }
 
-export const DEFAULT_RESNET: Omit<ResNetOptions, 'inputSize' | 'numClasses'> = { width: 16, depth: 1, stages: 3, seed: 0 };
+export { DEFAULT_RESNET } from './zoo-defaults.js';
 
 /** Names the CAM-head discovery and the CAM extractor rely on for zoo models. */
 export const ZOO_FEATURE_LAYER = 'cam_features';

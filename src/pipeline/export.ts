@@ -14,8 +14,8 @@ import { UserError } from '../util/errors.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { requestDifferences } from '../util/differences.js';
 
-export const EXPORT_FORMATS = ['parquet', 'webdataset'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import { EXPORT_FORMATS, type ExportFormat } from '../shards/export-formats.js';
+export { EXPORT_FORMATS, type ExportFormat } from '../shards/export-formats.js';
 
 export interface ExportedFile { filename: string; from: string; rows: number; bytes: number; sha256: string }
 

@@ -102,18 +102,7 @@ export async function merge(o: { parts: string[]; out: string; overwrite: boolea
   });
 }
 
-/** --shard-index from the flag, else from the array-job engine's variable (Kubernetes, Slurm, AWS Batch). */
-export function shardIndexFrom(flag: number | undefined, env: NodeJS.ProcessEnv = process.env): { index: number; from: string } | undefined {
-  if (flag !== undefined) return { index: flag, from: '--shard-index' };
-  for (const v of ['JOB_COMPLETION_INDEX', 'SLURM_ARRAY_TASK_ID', 'AWS_BATCH_JOB_ARRAY_INDEX']) {
-    const raw = env[v];
-    if (raw !== undefined && raw !== '') {
-      if (!/^\d+$/.test(raw)) throw new UserError(`${v}=${raw} is not a shard index (a non-negative integer)`);
-      return { index: Number(raw), from: v };
-    }
-  }
-  return undefined;
-}
+export { shardIndexFrom } from '../util/array-job.js';
 
 // ---- CAM caches: `cams --num-shards K --shard-index I` computes a contiguous slice of the records;
 // merge concatenates the slices in order into the cache one machine would have written.

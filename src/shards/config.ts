@@ -3,11 +3,11 @@
 // config file, demo, refresh, benchmark, test) spelled the object.
 import { createHash } from 'node:crypto';
 import { DEFAULT_BETA, type Method, type Partner, type PlanConfig } from '../mix/plan.js';
-import type { ImageFormat } from '../image/decode.js';
-import { SHARD_FORMAT_VERSION } from './schema.js';
+import type { ImageFormat } from '../image/fit.js';
+import { SHARD_FORMAT_VERSION } from './format-version.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { DEFAULT_FIT, recordedFit, type Fit } from '../image/decode.js';
+import { DEFAULT_FIT, recordedFit, type Fit } from '../image/fit.js';
 
 export interface GenerateConfig {
   method: Method;

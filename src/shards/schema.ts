@@ -3,10 +3,7 @@ import type { Data, Field } from 'apache-arrow';
 import { binaryData, fieldOf, fixedListData, float32Data, int32Data, int64Data, structData, utf8Data } from './arrow-build.js';
 import type { Method } from '../mix/plan.js';
 
-// 2: SPM box masses computed analytically from the low-resolution CAM (src/cam/view-spm.ts) instead of a
-// dense R×R map per view; weights may differ from version 1 in the last float32 bit, images are identical.
-// 3: the config records --fit (how a photo became the square, 'fill' by default); version 2 outputs used 'cover'.
-export const SHARD_FORMAT_VERSION = 3;
+export { SHARD_FORMAT_VERSION } from './format-version.js';
 
 /** The per-sample fields every row carries, as written and as read back. */
 export interface ShardFields {

@@ -1,5 +1,6 @@
 // Progress for long loops: a cli-progress bar on a TTY, plain periodic log lines otherwise (CI, files).
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 
 export interface Progress {
   update(done: number, fields?: Record<string, string>): void;
@@ -10,6 +11,7 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
   const stream = opts.stream ?? process.stderr;
   if (opts.quiet) return { update() {}, stop() {} };
   if (stream.isTTY) {
+    const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress; // only where a bar is drawn
     const bar = new cliProgress.SingleBar(
       { format: `${label} [{bar}] {value}/{total} {info} eta {eta_formatted}`, stream, hideCursor: true, etaBuffer: 50 },
       cliProgress.Presets.shades_classic,

@@ -3,10 +3,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvType, ErrorObject, ValidateFunction } from 'ajv';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+// Loaded on the first check, not at import: `snapmix --help` imports this file through the CLI.
+let ajvInstance: AjvType | undefined;
+const ajv = () => (ajvInstance ??= new (createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvType }).Ajv({ allErrors: true, strict: false, verbose: true }));
 const cache = new Map<string, ValidateFunction>();
 
 export type SchemaName = 'config' | 'manifest' | 'shard' | 'teacher';
@@ -18,7 +21,7 @@ export function schemaPath(name: SchemaName): string {
 export function validator(name: SchemaName): ValidateFunction {
   let v = cache.get(name);
   if (!v) {
-    v = ajv.compile(JSON.parse(readFileSync(schemaPath(name), 'utf8')));
+    v = ajv().compile(JSON.parse(readFileSync(schemaPath(name), 'utf8')));
     cache.set(name, v);
   }
   return v;
