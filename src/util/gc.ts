@@ -1,7 +1,7 @@
 // A full garbage collection on demand, for the shard writer. Each written shard leaves its image bytes in
 // ArrayBuffers that V8 frees only at a full collection, which its external-memory limit triggers every
 // ~64 MiB of them: a long generate run's peak RSS sat 60–90 MiB above a short run's. Collecting after every
-// few MiB of shards written keeps the main thread flat (README "Measurements": 2k/50k samples 1.32× → ~1.1×).
+// few MiB of shards written keeps the main thread flat (docs/MEASUREMENTS.md, peak RSS: 2k/50k samples 1.32× → ~1.1×).
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
