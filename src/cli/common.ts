@@ -61,6 +61,16 @@ export async function startTeacherBackend(choice: BackendChoice, teacher?: strin
   return { backend: await (await import('../model/backend.js')).initBackend('wasm'), provider: c.provider };
 }
 
+/**
+ * The compute for a command that may only describe its teacher (generate/reproduce with --cams): a tfjs
+ * teacher is read through tfjs, so wasm is started for it whatever --backend says; an ONNX teacher or none
+ * needs nothing. --backend applies to a teacher pass only.
+ */
+export async function startDescribeBackend(teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
+  if (!teacher || (await import('../model/onnx-teacher.js')).isOnnx(teacher)) return {};
+  return { backend: await (await import('../model/backend.js')).initBackend('wasm') };
+}
+
 export function withOnnxHead<T>(y: Argv<T>) {
   return y
     .option('feature-tensor', { type: 'string', describe: 'ONNX teacher: the 4-D feature tensor of the CAM (default: the input of the last global average pool before the classifier)' })

@@ -6,7 +6,7 @@ import { resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } 
 import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
+import { partFrom, startDescribeBackend, startTeacherBackend, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
 import type { Fit } from '../image/decode.js';
 import { withCamOptions } from './cams.js';
 
@@ -97,7 +97,7 @@ export async function handler(a: Args): Promise<void> {
   // Only a teacher pass computes: with --cams, or a method that needs no CAMs, no backend is started
   // (--backend gpu with --cams once failed for want of tfjs-node-gpu it would never use).
   const teacherPass = config.method === 'snapmix' && !a.cams;
-  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : {};
+  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : await startDescribeBackend(a.teacher);
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);

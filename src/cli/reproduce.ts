@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { DatasetFormat } from '../data/index.js';
 import type { ShardVerdict } from '../pipeline/reproduce.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
+import { partFrom, startDescribeBackend, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
 
 export const command = 'reproduce <release>';
 export const describe = "regenerate a release's recorded request from its data and teacher and compare every shard's sha256 with its manifest";
@@ -37,7 +37,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const m = await readManifest(a.release);
   const part = partFrom(a.numShards, a.shardIndex, 'reproduce');
   const teacherPass = m.config.method === 'snapmix' && !a.cams; // as in generate: no pass, no backend
-  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : {};
+  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : await startDescribeBackend(a.teacher);
   // The release records its dataset layout; --data-format overrides it only when given.
   const dataset = await openDataset(a.data, (a.dataFormat === 'auto' ? m.dataset.format : a.dataFormat) as DatasetFormat);
   const records = splitRecords(dataset, 'train');
