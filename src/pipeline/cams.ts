@@ -1,7 +1,7 @@
 // `snapmix cams`: one teacher pass per source image, batched, in the piscina inference pool.
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
-import { checkTeacher } from '../model/teacher.js';
+import { checkTeacher, type TeacherHeadOptions } from '../model/teacher.js';
 import { threadsPerWorker, type OrtProvider } from '../model/onnx-teacher.js';
 import type { BackendInfo } from '../model/backend.js';
 import { makePool, poolThreads } from '../pool/pools.js';
@@ -11,7 +11,8 @@ import { StrictError, UserError } from '../util/errors.js';
 import { rejectText } from '../data/reject.js';
 import { chosenFit, type Fit } from '../image/decode.js';
 
-export interface CamOptions {
+/** The teacher's CAM-head overrides come from TeacherHeadOptions. */
+export interface CamOptions extends TeacherHeadOptions {
   dataset: Dataset;
   records: DatasetRecord[];
   split: string;
@@ -21,12 +22,7 @@ export interface CamOptions {
   workers?: number;
   batchSize: number;
   strict: boolean;
-  featureLayer?: string;
-  classifierLayer?: string;
-  /** ONNX teachers: head overrides, sidecar path, execution provider (chosen by the caller). */
-  featureTensor?: string;
-  classifierNode?: string;
-  teacherConfig?: string;
+  /** ONNX teachers: the execution provider (chosen by the caller). */
   provider?: OrtProvider;
   /** --fit; default: the teacher's recorded fit, else DEFAULT_FIT. */
   fit?: Fit;

@@ -2,10 +2,12 @@
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import type { BackendInfo } from '../model/backend.js';
 import type { OrtProvider } from '../model/onnx-teacher.js';
+import type { TeacherHeadOptions } from '../model/teacher.js';
 import type { GenerateConfig, GenerateConfigInput } from '../shards/config.js';
 import type { ReleaseInfo } from '../shards/manifest.js';
 
-export interface GenerateOptions {
+/** The teacher's CAM-head overrides (tfjs layers, ONNX tensor and node, sidecar) come from TeacherHeadOptions. */
+export interface GenerateOptions extends TeacherHeadOptions {
   /** Resolved by resolveGenerateConfig: defaults, schema check, canonical key order. */
   config: GenerateConfigInput;
   dataset: Dataset;
@@ -28,12 +30,7 @@ export interface GenerateOptions {
   release?: Partial<ReleaseInfo>;
   /** Accept an output with 0 written rows (otherwise an error once the manifest is written). */
   allowEmpty?: boolean;
-  featureLayer?: string;
-  classifierLayer?: string;
-  /** ONNX teachers: head overrides, sidecar, execution provider. */
-  featureTensor?: string;
-  classifierNode?: string;
-  teacherConfig?: string;
+  /** ONNX teachers: the execution provider (chosen by the caller). */
   provider?: OrtProvider;
   log?: (line: string) => void;
   onProgress?: (stage: string, done: number, total: number) => void;
