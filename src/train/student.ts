@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import type { Dataset } from '../data/types.js';
+import type { Dataset, DatasetRecord } from '../data/types.js';
 import { splitRecords } from '../data/index.js';
 import { buildResNet, DEFAULT_RESNET } from '../model/zoo.js';
 import { DEFAULT_PREPROCESS, saveModel } from '../model/io.js';
@@ -86,66 +86,18 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
   const valRecords = splitRecords(o.val, 'test');
   if (!valRecords.length) throw new UserError(`--val ${o.valName} has no test split to validate on`);
   const ckptDir = path.join(o.out, 'checkpoint');
-  const request: TrainRequest = {
-    mode: 'student',
-    shards: await Promise.all(o.shards.map(shardSetIdentity)),
-    val: recordsIdentity(o.val.classNames, valRecords),
-    size, fit, recipe: { ...recipe },
-    arch: o.init ? null : { width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth, stages: o.stages ?? DEFAULT_RESNET.stages },
-    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 } : null,
-    midlevel: !!o.midlevel, midLayer: o.midLayer ?? null, bufferSize: o.bufferSize, epochRounds: !!o.epochRounds,
-    trainWorkers: o.trainWorkers ?? 1, refreshEvery: o.refreshEvery ?? null,
-  };
+  const request = await studentRequest(o, { size, fit, recipe, valRecords });
   const decision = await checkTrainOutput(o.out, outState, request, !!o.resume);
   const valSet = await loadImageSet(valRecords, size, { fit });
   const C = o.val.classNames.length;
   const pre = DEFAULT_PREPROCESS;
 
-  let deploy: tf.LayersModel;
-  let train: tf.LayersModel;
-  let startEpoch = 0;
-  let best: number | undefined;
-  let optimizer: tf.Optimizer | undefined;
   // --resume with no finished checkpoint (a run killed in its first epoch) starts from the beginning,
   // so the same command can be rerun after a crash at any point.
   const resume = decision === 'continue' && (await exists(path.join(ckptDir, 'state.json')));
-  // Identities, not machine paths: the model records what it was trained from, not where it lay.
-  let fineTune = { init: (request.init as { model: string } | null)?.model ?? null, freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 };
-  if (o.init) {
-    if (!(fineTune.backboneLr > 0 && fineTune.backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${fineTune.backboneLr}`);
-  } else if (o.freezeStem || o.backboneLr !== undefined) {
-    throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
-  }
   if (o.resume && !resume) log(`resume: no finished checkpoint in ${ckptDir}; starting from epoch 0`);
-  if (resume) {
-    const ck = await loadCheckpoint(ckptDir);
-    deploy = ck.model;
-    train = o.midlevel ? (await import('@tensorflow/tfjs')).model({ inputs: deploy.inputs, outputs: [deploy.getLayer(ZOO_CLASSIFIER_LAYER).output as tf.SymbolicTensor, deploy.getLayer(MIDLEVEL_CLASSIFIER).output as tf.SymbolicTensor] }) : deploy;
-    startEpoch = ck.state.epoch;
-    await trimMetrics(path.join(o.out, 'metrics.jsonl'), startEpoch);
-    best = ck.state.best ?? undefined;
-    optimizer = ck.optimizer;
-    // A resumed fine-tuning run keeps the settings it started with (its frozen stem is in the model).
-    const saved = (ck.meta as { student?: { fineTune?: typeof fineTune } }).student?.fineTune;
-    if (saved) fineTune = saved;
-    log(`resume: from epoch ${startEpoch} of ${recipe.epochs} (best so far ${best === undefined ? 'n/a' : best.toFixed(4)})`);
-  } else {
-    let base: tf.LayersModel;
-    if (o.init) {
-      const r = await modelFromBackbone(o.init, { inputSize: size, numClasses: C, seed: recipe.seed, freezeStem: !!o.freezeStem });
-      base = r.model;
-      log(`init: backbone of ${o.init} (width ${r.arch.width}, depth ${r.arch.depth}, stages ${r.arch.stages}; ${r.copied} layers), a new classifier for ${C} classes${o.freezeStem ? ', stem frozen' : ''}${fineTune.backboneLr !== 1 ? `, backbone learning rate ${fineTune.backboneLr}× --lr` : ''}`);
-    } else {
-      base = buildResNet({
-        inputSize: size, numClasses: C, width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth,
-        stages: o.stages ?? DEFAULT_RESNET.stages, seed: recipe.seed,
-      });
-    }
-    if (o.midlevel) ({ train, deploy } = withMidlevelHead(base, o.midLayer, C, recipe.seed));
-    else train = deploy = base;
-    await writeTrainRequest(o.out, request);
-    await fs.writeFile(path.join(o.out, 'metrics.jsonl'), '');
-  }
+  const { deploy, train, startEpoch, optimizer, fineTune, best: bestSoFar } = await startingPoint(o, { resume, ckptDir, request, size, numClasses: C, recipe, log });
+  let best = bestSoFar;
   const rows = sets.reduce((a, s) => a + s.rows, 0);
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
   const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, fit, recipe, student: { shards: request.shards, midlevel: !!o.midlevel, fineTune } };
@@ -192,8 +144,8 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
     return { bestTop1: r.best, history: r.history, seconds: (Date.now() - t0) / 1000 };
   } finally {
     await pool.destroy();
-    // The best model is on disk; free the weights (a demo trains several students in one process).
-    if (train !== deploy) train.dispose();
+    // The best model is on disk; free the weights (a demo trains several students in one process). The
+    // training view of a --midlevel model shares every layer with the deployed one: disposing that frees all.
     deploy.dispose();
     optimizer?.dispose();
   }
@@ -219,4 +171,66 @@ async function trimMetrics(file: string, epochs: number): Promise<void> {
 async function shardView(set: ShardSet): Promise<{ size: number; fit: Fit } | undefined> {
   const m = await fs.readFile(path.join(set.dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as { config: { size: number; fit?: Fit } }, () => undefined);
   return m && { size: m.config.size, fit: recordedFit(m.config.fit) };
+}
+
+/** What this run is (src/train/request.ts): recorded before anything is written, compared on --resume. */
+async function studentRequest(o: StudentOptions, r: { size: number; fit: Fit; recipe: Recipe; valRecords: DatasetRecord[] }): Promise<TrainRequest> {
+  return {
+    mode: 'student',
+    shards: await Promise.all(o.shards.map(shardSetIdentity)),
+    val: recordsIdentity(o.val.classNames, r.valRecords),
+    size: r.size, fit: r.fit, recipe: { ...r.recipe },
+    arch: o.init ? null : { width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth, stages: o.stages ?? DEFAULT_RESNET.stages },
+    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 } : null,
+    midlevel: !!o.midlevel, midLayer: o.midLayer ?? null, bufferSize: o.bufferSize, epochRounds: !!o.epochRounds,
+    trainWorkers: o.trainWorkers ?? 1, refreshEvery: o.refreshEvery ?? null,
+  };
+}
+
+type FineTune = { init: string | null; freezeStem: boolean; backboneLr: number };
+
+/**
+ * Where training starts: the finished checkpoint (--resume), or a new model (a zoo ResNet, or --init's
+ * backbone with a new classifier; the mid-level head when asked) whose request is recorded first.
+ */
+async function startingPoint(o: StudentOptions, r: { resume: boolean; ckptDir: string; request: TrainRequest; size: number; numClasses: number; recipe: Recipe; log: (l: string) => void }): Promise<{
+  deploy: tf.LayersModel; train: tf.LayersModel; startEpoch: number; best?: number; optimizer?: tf.Optimizer; fineTune: FineTune;
+}> {
+  const { recipe, log } = r;
+  const C = r.numClasses;
+  // Identities, not machine paths: the model records what it was trained from, not where it lay.
+  let fineTune: FineTune = { init: (r.request.init as { model: string } | null)?.model ?? null, freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 };
+  if (o.init) {
+    if (!(fineTune.backboneLr > 0 && fineTune.backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${fineTune.backboneLr}`);
+  } else if (o.freezeStem || o.backboneLr !== undefined) {
+    throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
+  }
+  if (r.resume) {
+    const ck = await loadCheckpoint(r.ckptDir);
+    const deploy = ck.model;
+    const train = o.midlevel ? (await import('@tensorflow/tfjs')).model({ inputs: deploy.inputs, outputs: [deploy.getLayer(ZOO_CLASSIFIER_LAYER).output as tf.SymbolicTensor, deploy.getLayer(MIDLEVEL_CLASSIFIER).output as tf.SymbolicTensor] }) : deploy;
+    const startEpoch = ck.state.epoch;
+    await trimMetrics(path.join(o.out, 'metrics.jsonl'), startEpoch);
+    const best = ck.state.best ?? undefined;
+    // A resumed fine-tuning run keeps the settings it started with (its frozen stem is in the model).
+    const saved = (ck.meta as { student?: { fineTune?: FineTune } }).student?.fineTune;
+    if (saved) fineTune = saved;
+    log(`resume: from epoch ${startEpoch} of ${recipe.epochs} (best so far ${best === undefined ? 'n/a' : best.toFixed(4)})`);
+    return { deploy, train, startEpoch, best, optimizer: ck.optimizer, fineTune };
+  }
+  let base: tf.LayersModel;
+  if (o.init) {
+    const m = await modelFromBackbone(o.init, { inputSize: r.size, numClasses: C, seed: recipe.seed, freezeStem: !!o.freezeStem });
+    base = m.model;
+    log(`init: backbone of ${o.init} (width ${m.arch.width}, depth ${m.arch.depth}, stages ${m.arch.stages}; ${m.copied} layers), a new classifier for ${C} classes${o.freezeStem ? ', stem frozen' : ''}${fineTune.backboneLr !== 1 ? `, backbone learning rate ${fineTune.backboneLr}× --lr` : ''}`);
+  } else {
+    base = buildResNet({
+      inputSize: r.size, numClasses: C, width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth,
+      stages: o.stages ?? DEFAULT_RESNET.stages, seed: recipe.seed,
+    });
+  }
+  const { train, deploy } = o.midlevel ? withMidlevelHead(base, o.midLayer, C, recipe.seed) : { train: base, deploy: base };
+  await writeTrainRequest(o.out, r.request);
+  await fs.writeFile(path.join(o.out, 'metrics.jsonl'), '');
+  return { deploy, train, startEpoch: 0, fineTune };
 }
