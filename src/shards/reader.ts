@@ -64,7 +64,7 @@ export async function* readSamples(dir: string, m: Manifest): AsyncGenerator<Sha
     const file = path.join(dir, s.filename);
     let batches: RecordBatch[];
     try {
-      batches = [...(await RecordBatchReader.from(await fs.readFile(file)))] as RecordBatch[];
+      batches = [...RecordBatchReader.from(await fs.readFile(file))] as RecordBatch[];
     } catch (e) {
       throw new UserError(`${file} cannot be read as an Arrow IPC stream (${(e as Error).message}); it is missing, truncated or corrupt: run 'snapmix verify ${dir}'`);
     }

@@ -209,7 +209,7 @@ async function checkShard(file: string, s: Manifest['shards'][number], ctx: Veri
   let schema: Schema;
   let batches: RecordBatch[];
   try {
-    const reader = (await RecordBatchReader.from(buf)).open();
+    const reader = RecordBatchReader.from(buf).open();
     schema = reader.schema; // read before iterating: a drained reader drops it
     batches = [...reader] as RecordBatch[];
   } catch (e) {

@@ -33,7 +33,7 @@ async function rowsPerRound(dir: string, rounds: number, sources: number): Promi
 const REQUIRED = ['image', 'label_a', 'label_b', 'weight_a', 'weight_b'];
 
 async function countRows(file: string): Promise<number> {
-  const reader = (await RecordBatchReader.from(await fs.readFile(file))).open();
+  const reader = RecordBatchReader.from(await fs.readFile(file)).open();
   const names = reader.schema.fields.map((f) => f.name);
   const missing = REQUIRED.filter((c) => !names.includes(c));
   if (missing.length) throw new UserError(`${file} lacks column(s) ${missing.join(', ')} of the shard contract`);

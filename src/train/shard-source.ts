@@ -18,7 +18,7 @@ export const roundOf = (set: ShardSet, epoch: number): number => epoch % set.rou
 const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
 
 async function* rowsOf(file: string, round?: number): AsyncGenerator<Row> {
-  const reader = await RecordBatchReader.from(await fs.readFile(file));
+  const reader = RecordBatchReader.from(await fs.readFile(file));
   let r = 0;
   for (const batch of reader as Iterable<RecordBatch>) {
     const img = batch.getChild('image')!.getChild('bytes')!;
