@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { rejectRecord, type Reject } from '../data/reject.js';
 import { recordedFit, type Fit } from '../image/decode.js';
 import type { DatasetRecord } from '../data/types.js';
+import { partNotice } from './manifest.js';
 
 export const CAM_CACHE_VERSION = 1;
 
@@ -87,8 +88,8 @@ export async function readCamMeta(dir: string): Promise<CamMeta> {
 export async function readCamCache(dir: string, opts: { part?: boolean } = {}): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
   const meta = await readCamMeta(dir);
   if (!opts.part) {
-    const p = await fs.readFile(path.join(dir, '.snapmix', 'cams-part.json'), 'utf8').then((t) => JSON.parse(t) as { part?: { index: number; of: number } }, () => undefined);
-    if (p?.part) throw new UserError(`--cams ${dir} is part ${p.part.index} of ${p.part.of} of a split 'cams', not a whole CAM cache: run 'snapmix merge PART_0 … PART_${p.part.of - 1} --out DIR' and pass --cams DIR`);
+    const part = await partNotice(dir);
+    if (part) throw new UserError(`--cams ${part}`);
   }
   const t = await readTable(path.join(dir, 'cams.arrow')).catch((e: Error) => {
     throw new UserError(`--cams ${dir}/cams.arrow cannot be read (${e.message}); the cache is incomplete or corrupt: recompute it with 'snapmix cams'`);

@@ -32,7 +32,8 @@ export async function canonical(p: string): Promise<string> {
   }
 }
 
-const within = (child: string, parent: string) => {
+/** Whether child is parent or lies below it (both canonical). */
+export const within = (child: string, parent: string) => {
   const r = path.relative(parent, child);
   return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
 };

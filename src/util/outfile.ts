@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError, envError } from './errors.js';
-import { canonical, type ReadPath } from './outdir.js';
+import { canonical, within, type ReadPath } from './outdir.js';
 import { writeFileAtomic } from './fs.js';
 
 export interface OutputFile {
@@ -18,11 +18,6 @@ export interface OutputFile {
   /** Whether an existing file's bytes show that snapmix wrote it (then it is replaced without --overwrite). */
   isOurs: (bytes: Buffer) => boolean;
 }
-
-const within = (child: string, parent: string) => {
-  const r = path.relative(parent, child);
-  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
-};
 
 /** Check the rules, reading only; throws a UserError naming the path and the fix. */
 export async function checkOutputFile(o: OutputFile): Promise<void> {
