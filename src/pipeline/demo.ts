@@ -75,7 +75,7 @@ async function once(marker: string, work: () => Promise<void>, log: (l: string) 
     return;
   }
   await work();
-  await fs.writeFile(marker, new Date().toISOString() + '\n');
+  await writeFileAtomic(marker, new Date().toISOString() + '\n');
 }
 
 export async function runDemo(o: {
@@ -113,7 +113,7 @@ async function demoStages(o: Parameters<typeof runDemo>[0], variants: Variant[],
   const dir = (n: string) => path.join(o.out, n);
   // Data-parallel training replicas, as 'snapmix train' does on wasm (native backends train in process).
   const trainWorkers = o.backend.kind === 'wasm' ? Math.max(1, Math.min(2, o.workers)) : 1;
-  await fs.writeFile(dir('preset.json'), JSON.stringify({ ...p, seed: o.seed }, null, 2) + '\n');
+  await writeFileAtomic(dir('preset.json'), JSON.stringify({ ...p, seed: o.seed }, null, 2) + '\n');
 
   await once(dir('.data.done'), async () => {
     log(`demo: [1/6] synth: ${p.classes} classes × ${p.perClass} train + ${p.testPerClass} test images, ${p.size}px`);
