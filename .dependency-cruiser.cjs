@@ -13,12 +13,20 @@ module.exports = {
       from: { path: `^src/${layer}/` },
       to: { path: `^src/(${order.slice(0, i + 1).join('|')})/` },
     })),
+    {
+      name: 'onnx-worker-loads-no-tfjs',
+      severity: 'error',
+      comment: 'an ONNX teacher\'s CAM worker never loads tfjs (nothing it imports, however indirectly, reaches @tensorflow)',
+      from: { path: '^src/pool/onnx-cam-worker\\.ts$' },
+      to: { path: '^node_modules/@tensorflow/', reachable: true },
+    },
     { name: 'no-orphans', severity: 'error', comment: 'a source file nothing imports (worker entries excepted)', from: { orphan: true, path: '^src/', pathNot: ['^src/cli/main\\.ts$', '-worker\\.ts$'] }, to: {} },
   ],
   options: {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
-    includeOnly: '^src/',
+    // src, and tfjs as a leaf so the rule above can see what reaches it.
+    includeOnly: '^(src/|node_modules/@tensorflow/)',
   },
 };

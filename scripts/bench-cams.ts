@@ -16,6 +16,7 @@ import { saveModel } from '../src/model/io.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { openDataset, splitRecords } from '../src/data/index.js';
 import { extractCams } from '../src/pipeline/cams.js';
+import { teacherHandle } from '../src/model/teacher.js';
 import { machineLine, median } from './bench-common.js';
 
 const { values } = parseArgs({ options: { images: { type: 'string', default: '192' }, repeats: { type: 'string', default: '3' }, batch: { type: 'string', default: '16' }, size: { type: 'string', default: '224' } } });
@@ -77,7 +78,7 @@ async function rate(teacher: string, workers: number, provider?: 'cpu'): Promise
   const runs: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t0 = Date.now();
-    await extractCams({ dataset: ds, records, split: 'train', teacher, backend, workers, batchSize: batch, strict: false, provider });
+    await extractCams({ dataset: ds, records, split: 'train', teacher: await teacherHandle(teacher, {}, { backend: backend.kind, provider }), workers, batchSize: batch, strict: false });
     runs.push(records.length / ((Date.now() - t0) / 1000));
   }
   return { med: median(runs), runs };

@@ -15,6 +15,7 @@ import { openDataset, splitRecords } from '../src/data/index.js';
 import { buildResNet } from '../src/model/zoo.js';
 import { saveModel, DEFAULT_PREPROCESS } from '../src/model/io.js';
 import { extractCams } from '../src/pipeline/cams.js';
+import { teacherHandle } from '../src/model/teacher.js';
 import { writeCamCache } from '../src/shards/cam-cache.js';
 import { mapLimit } from '../src/util/limit.js';
 import { Rng } from '../src/util/rng.js';
@@ -65,7 +66,7 @@ const records = splitRecords(ds, 'train');
 const teacherDir = path.join(tmp, 'teacher');
 await saveModel(buildResNet({ inputSize: SIZE, numClasses: ds.classNames.length, width: 8, depth: 1, stages: 3, seed: 0 }), teacherDir, { classNames: ds.classNames, inputSize: SIZE, preprocess: DEFAULT_PREPROCESS });
 const camsDir = path.join(tmp, 'cams');
-const c = await extractCams({ dataset: ds, records, split: 'train', teacher: teacherDir, backend, workers: 2, batchSize: 32, strict: false });
+const c = await extractCams({ dataset: ds, records, split: 'train', teacher: await teacherHandle(teacherDir, {}, { backend: backend.kind }), workers: 2, batchSize: 32, strict: false });
 await writeCamCache(camsDir, c.set, c.meta, c.rejects);
 const samples = records.length * ROUNDS;
 console.log(`generate from ${compiled ? 'dist/ (npm run build)' : 'src/ through tsx (run npm run build first for the CLI\'s figures)'}`);
@@ -88,7 +89,7 @@ async function gen(workers: number, r: number): Promise<number> {
   const t0 = performance.now();
   const res = await generate({
     config: { method: 'snapmix', rounds: ROUNDS, size: SIZE, resize: RESIZE, seed: r, shardSize: 1000, format: 'jpeg', quality: 90 },
-    dataset: ds, records, cams: camsDir, out, backend, workers, camBatch: 32, strict: false, overwrite: false,
+    dataset: ds, records, cams: camsDir, out, workers, camBatch: 32, strict: false, overwrite: false,
   });
   const cpu = process.cpuUsage(cpu0);
   (busy[workers] ??= []).push((cpu.user + cpu.system) / 1000 / (performance.now() - t0));
@@ -130,7 +131,7 @@ if (!values['skip-rss']) {
   const t64 = path.join(tmp, 'teacher64');
   await saveModel(buildResNet({ inputSize: 64, numClasses: 10, width: 8, depth: 1, stages: 3, seed: 0 }), t64, { classNames: sds.classNames, inputSize: 64, preprocess: DEFAULT_PREPROCESS });
   const cams64 = path.join(tmp, 'cams64');
-  const c64 = await extractCams({ dataset: sds, records: splitRecords(sds, 'train'), split: 'train', teacher: t64, backend, workers: 2, batchSize: 64, strict: false });
+  const c64 = await extractCams({ dataset: sds, records: splitRecords(sds, 'train'), split: 'train', teacher: await teacherHandle(t64, {}, { backend: backend.kind }), workers: 2, batchSize: 64, strict: false });
   await writeCamCache(cams64, c64.set, c64.meta, c64.rejects);
   const rss: Record<string, { kb: number; s: number }> = {};
   for (const target of [Number(values['rss-small']), Number(values['rss-large'])]) {

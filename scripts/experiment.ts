@@ -83,7 +83,7 @@ if (protocol === 'finetune') {
 const results: DemoResult[] = [];
 for (const seed of seeds) {
   const r = await runDemo({
-    out: path.join(out, `seed-${seed}`), preset, seed, backend, workers, quiet: true, log: (l) => console.log(`[seed ${seed}] ${l}`),
+    out: path.join(out, `seed-${seed}`), preset, seed, backend: backend.kind, workers, quiet: true, log: (l) => console.log(`[seed ${seed}] ${l}`),
     variants, epochRounds: protocol !== 'demo', init,
   });
   results.push(r);
@@ -140,7 +140,7 @@ async function teacherQuality(base: string, teacherEpochs: number[], workers: nu
         continue;
       }
       const r = await runDemo({
-        out: dir, preset: { ...sum.preset, teacherEpochs: e }, seed, backend: be, workers, quiet: true,
+        out: dir, preset: { ...sum.preset, teacherEpochs: e }, seed, backend: be.kind, workers, quiet: true,
         log: (l) => console.log(`[teacher ${e} ep, seed ${seed}] ${l}`), variants: [{ name: 'snapmix', method: 'snapmix' }], epochRounds: true, init,
       });
       const snap = r.rows[0];

@@ -14,7 +14,7 @@ test('demo: synth → teacher → cams → none/cutmix/snapmix shards → studen
   const backend = await initBackend('wasm');
   const out = path.join(await tmpDir(), 'demo');
   const lines: string[] = [];
-  const r = await runDemo({ out, preset: tiny, seed: 0, backend, workers: 2, quiet: true, log: (l) => lines.push(l) });
+  const r = await runDemo({ out, preset: tiny, seed: 0, backend: backend.kind, workers: 2, quiet: true, log: (l) => lines.push(l) });
   assert.deepEqual(r.rows.map((x) => x.method), ['none', 'cutmix', 'snapmix']);
   for (const row of r.rows) {
     assert.equal(row.curve.length, 2);
@@ -31,9 +31,9 @@ test('demo: synth → teacher → cams → none/cutmix/snapmix shards → studen
   const saved = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8'));
   assert.equal(saved.rows.length, 3);
   const again: string[] = [];
-  const r2 = await runDemo({ out, preset: tiny, seed: 0, backend, workers: 2, quiet: true, log: (l) => again.push(l) });
+  const r2 = await runDemo({ out, preset: tiny, seed: 0, backend: backend.kind, workers: 2, quiet: true, log: (l) => again.push(l) });
   assert.ok(again.filter((l) => l.startsWith('demo: reusing')).length >= 9, again.join('\n'));
   assert.deepEqual(r2.rows.map((x) => x.top1), r.rows.map((x) => x.top1));
   // Another seed into the same directory is another request: refused, not mixed with the reused stages.
-  await assert.rejects(runDemo({ out, preset: tiny, seed: 1, backend, workers: 2, quiet: true, log: () => {} }), /holds a demo of another request \(seed: 0 → 1\)/);
+  await assert.rejects(runDemo({ out, preset: tiny, seed: 1, backend: backend.kind, workers: 2, quiet: true, log: () => {} }), /holds a demo of another request \(seed: 0 → 1\)/);
 });

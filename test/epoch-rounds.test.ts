@@ -28,7 +28,7 @@ before(async () => {
   // 18 sources × 3 rounds in shards of 5: shards 3, 7 and 10 hold rows of two rounds.
   await generate({
     config: { method: 'cutmix', rounds: 3, size: 32, seed: 1, shardSize: 5 }, dataset, records: splitRecords(dataset, 'train'),
-    out: shards, backend: await initBackend('wasm'), workers: 1, camBatch: 8, strict: false, overwrite: false,
+    out: shards, workers: 1, camBatch: 8, strict: false, overwrite: false,
   });
   pool = makePool('decode-worker', 1);
 });

@@ -35,7 +35,7 @@ before(async () => {
   await initBackend('wasm');
   await trainTeacher({ dataset: await openDataset(path.join(base, 'pretrain-data')), out: pre, size: 32, recipe: { ...recipe, epochs: 2 }, width: 8, stages: 2, quiet: true });
   const dataset = await openDataset(data);
-  await generate({ config: { method: 'cutmix', size: 32, seed: 1, shardSize: 10 }, dataset, records: splitRecords(dataset, 'train'), out: shards, backend: await initBackend('wasm'), workers: 1, camBatch: 8, strict: false, overwrite: false });
+  await generate({ config: { method: 'cutmix', size: 32, seed: 1, shardSize: 10 }, dataset, records: splitRecords(dataset, 'train'), out: shards, workers: 1, camBatch: 8, strict: false, overwrite: false });
 });
 
 test("the pretraining design's classes are disjoint from every target class", () => {
@@ -91,7 +91,7 @@ test('fine-tuning flags are refused without --init, --epoch-rounds in teacher mo
     const { saveModel } = await import('../src/model/io.js');
     await saveModel(m, path.join(base, 'not-zoo'), { classNames: ['a', 'b'], inputSize: 32, preprocess: { mean: [0, 0, 0], std: [1, 1, 1] } } as never);
   });
-  for (const [flags, msg] of [[['--init', pre, '--backbone-lr', '0'], /--backbone-lr must be in \(0, 10\]/], [['--train-workers', '0'], /--train-workers must be an integer in \[1, 64\]/]] as const) {
+  for (const [flags, msg] of [[['--init', pre, '--backbone-lr', '0'], /--backbone-lr must be in \(0, 10\]/], [['--train-workers', '0'], /--train-workers must be in \[1, 64\], got 0/]] as const) {
     const out = path.join(base, 'bad-flag');
     const b = cli(['train', '--shards', shards, '--val', data, '--out', out, '--epochs', '1', ...flags]);
     assert.equal(b.code, 2, b.stderr);

@@ -73,7 +73,7 @@ test('generate: fill is the default, the fit is recorded, and verify replays eac
     throw new Error('no samples');
   };
   const fill = path.join(base, 'fill');
-  await generate({ config, dataset, records: splitRecords(dataset, 'train'), out: fill, backend, workers: 1, camBatch: 8, strict: false, overwrite: false });
+  await generate({ config, dataset, records: splitRecords(dataset, 'train'), out: fill, workers: 1, camBatch: 8, strict: false, overwrite: false });
   const mf = await readManifest(fill);
   assert.equal(mf.config.fit, 'fill');
   assert.equal(leftRed(await firstImage(fill), 30), 1);
@@ -81,7 +81,7 @@ test('generate: fill is the default, the fit is recorded, and verify replays eac
   assert.equal((await verifyDirectory(fill)).rows, 6);
 
   const cover = path.join(base, 'cover');
-  await generate({ config: { ...config, fit: 'cover' }, dataset, records: splitRecords(dataset, 'train'), out: cover, backend, workers: 1, camBatch: 8, strict: false, overwrite: false });
+  await generate({ config: { ...config, fit: 'cover' }, dataset, records: splitRecords(dataset, 'train'), out: cover, workers: 1, camBatch: 8, strict: false, overwrite: false });
   const mc = await readManifest(cover);
   assert.equal(mc.config.fit, 'cover');
   assert.equal(leftRed(await firstImage(cover), 30), 0);

@@ -13,7 +13,7 @@ import { generate, type GenerateConfig } from '../src/pipeline/generate.js';
 import { verifyDirectory, describeSchema } from '../src/shards/verify.js';
 import { check } from '../src/util/schemas.js';
 import { readManifest, readSamples } from '../src/shards/reader.js';
-import { makeTeacher } from './helpers/teacher.js';
+import { makeTeacher, wasmTeacher } from './helpers/teacher.js';
 import { corruptCopy, tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
@@ -34,8 +34,7 @@ before(async () => {
 
 async function run(out: string, workers: number, extra: Partial<Parameters<typeof generate>[0]> = {}, config = cfg) {
   const dataset = await openDataset(data);
-  const backend = await initBackend('wasm');
-  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher, out, backend, workers, camBatch: 8, strict: false, overwrite: false, ...extra });
+  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out, workers, camBatch: 8, strict: false, overwrite: false, ...extra });
 }
 
 async function files(dir: string): Promise<Record<string, string>> {
@@ -132,7 +131,7 @@ test('bad input: clear errors and nothing written', async () => {
   const t3 = path.join(base, 't3');
   await makeTeacher(t3, ['a', 'b', 'c'], 32);
   const o1 = path.join(base, 'bad1');
-  await assert.rejects(run(o1, 1, { teacher: t3 }), /predicts 3 classes but the dataset has 4/);
+  await assert.rejects(run(o1, 1, { teacher: await wasmTeacher(t3) }), /predicts 3 classes but the dataset has 4/);
   assert.ok(await empty(o1));
   // CAM cache of another dataset: fingerprint mismatch.
   const other = path.join(base, 'other');

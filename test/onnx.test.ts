@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend.js';
 import { saveModel } from '../src/model/io.js';
-import { openTeacher, describeTeacher } from '../src/model/teacher.js';
+import { openTeacher, teacherHandle } from '../src/model/teacher.js';
 import { decodeModel, findOnnxCamHead } from '../src/model/onnx-graph.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { constant, floatTensor, int64Tensor, model, node, oihwFromHwio } from './helpers/onnx-build.js';
@@ -144,6 +144,19 @@ test('cams and generate with an ONNX teacher through the pool: same bytes for 1 
     assert.match(r.stderr, /backend: onnxruntime-node .* \[cpu\]/);
   }
   for (const f of ['cams.arrow', 'cams.json']) assert.deepEqual(await fs.readFile(path.join(outs[0], f)), await fs.readFile(path.join(outs[1], f)), f);
+  // An ONNX run loads no tfjs in the main thread (its CAM worker cannot: a dependency-cruiser rule) and
+  // prints no tfjs backend line; what the teacher was taken to be is printed once.
+  const trace = path.join(base, 'onnx-cams-trace.txt');
+  const traced = cli(['cams', '--data', data, '--teacher', tiny, '--out', path.join(base, 'cams-traced'), '--workers', '2', '--cam-batch', '4', '--quiet'], {
+    nodeArgs: ['--import', path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'trace-imports.mjs')], env: { TRACE_IMPORTS: trace },
+  });
+  assert.equal(traced.code, 0, traced.stderr);
+  const loaded = (await fs.readFile(trace, 'utf8')).split('\n');
+  assert.ok(loaded.some((u) => /\/pipeline\/cams\.(js|ts)$/.test(u)), 'the trace sees the CAM pass');
+  assert.deepEqual(loaded.filter((u) => u.includes('@tensorflow')).slice(0, 3), []);
+  assert.doesNotMatch(traced.stderr, /backend: (wasm|native|gpu|cpu)/);
+  assert.equal(traced.stderr.match(/^teacher: /gm)?.length, 1, traced.stderr);
+  assert.match(traced.stderr, /teacher: .*tiny-resnet\.onnx: ONNX, input 32×32 nchw rgb, mean \[0\.485, 0\.456, 0\.406\]/);
   // With --cams no teacher pass runs, so no compute backend is started: --backend gpu works on a CPU machine.
   const g = cli(['generate', '--data', data, '--cams', outs[0], '--teacher', tiny, '--out', path.join(base, 'gen'), '--size', '32', '--backend', 'gpu', '--quiet']);
   assert.equal(g.code, 0, g.stderr);
@@ -153,8 +166,8 @@ test('cams and generate with an ONNX teacher through the pool: same bytes for 1 
   await fs.mkdir(moved);
   await fs.copyFile(tiny, path.join(moved, 'tiny-resnet.onnx'));
   await fs.writeFile(path.join(moved, 'teacher.json'), JSON.stringify({ input_size: 32, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }));
-  const before = (await describeTeacher(tiny)).fingerprint;
-  assert.notEqual((await describeTeacher(path.join(moved, 'tiny-resnet.onnx'))).fingerprint, before);
+  const before = (await teacherHandle(tiny, {}, { backend: 'wasm' })).fingerprint;
+  assert.notEqual((await teacherHandle(path.join(moved, 'tiny-resnet.onnx'), {}, { backend: 'wasm' })).fingerprint, before);
   const g2 = cli(['generate', '--data', data, '--cams', outs[0], '--teacher', path.join(moved, 'tiny-resnet.onnx'), '--out', path.join(base, 'gen2'), '--size', '32', '--quiet']);
   assert.equal(g2.code, 2);
   assert.match(g2.stderr, /computed by another teacher/);

@@ -16,7 +16,7 @@ import { generate } from '../src/pipeline/generate.js';
 import { openReplay } from '../src/pipeline/replay.js';
 import { readManifest, readSamples } from '../src/shards/reader.js';
 import { encodeRgb } from '../src/image/decode.js';
-import { makeTeacher } from './helpers/teacher.js';
+import { makeTeacher, wasmTeacher } from './helpers/teacher.js';
 import { tmpDir } from './helpers/fixtures.js';
 
 test('analytic view masses (O(h·w) per box) equal the dense upsample → crop/flip → normalise map to 1e-9', () => {
@@ -63,10 +63,9 @@ before(async () => {
 
 async function run(out: string, cacheMem?: number) {
   const dataset = await openDataset(data);
-  const backend = await initBackend('wasm');
   return generate({
     config: { method: 'snapmix', rounds: 2, size: 32, resize: 44, seed: 5, shardSize: 10, format: 'png' },
-    dataset, records: splitRecords(dataset, 'train'), teacher, out, backend, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem,
+    dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem,
   });
 }
 
@@ -76,10 +75,9 @@ test('source cache in memory and spilled to disk: identical shards, equal to dec
   const logs: string[] = [];
   await run(mem);
   const dataset = await openDataset(data);
-  const backend = await initBackend('wasm');
   await generate({
     config: { method: 'snapmix', rounds: 2, size: 32, resize: 44, seed: 5, shardSize: 10, format: 'png' },
-    dataset, records: splitRecords(dataset, 'train'), teacher, out: spill, backend, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem: 0, log: (l) => logs.push(l),
+    dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out: spill, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem: 0, log: (l) => logs.push(l),
   });
   assert.ok(logs.some((l) => /exceed --cache-mem; spilled to/.test(l)), logs.join('\n'));
   const shards = (await fs.readdir(mem)).filter((f) => f.endsWith('.arrow'));

@@ -11,7 +11,7 @@ import { generate } from '../src/pipeline/generate.js';
 import { merge, shardIndexFrom } from '../src/pipeline/merge.js';
 import { verifyDirectory } from '../src/shards/verify.js';
 import type { GenerateConfig } from '../src/shards/config.js';
-import { makeTeacher } from './helpers/teacher.js';
+import { makeTeacher, wasmTeacher } from './helpers/teacher.js';
 import { tmpDir, tree } from './helpers/fixtures.js';
 
 /** Files of an output, less the machine-specific sources.json and the ownership marker. */
@@ -34,8 +34,7 @@ before(async () => {
 
 async function run(out: string, part?: { index: number; of: number }, config = cfg) {
   const dataset = await openDataset(data);
-  const backend = await initBackend('wasm');
-  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher, out, backend, workers: 2, camBatch: 8, strict: false, overwrite: false, part });
+  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out, workers: 2, camBatch: 8, strict: false, overwrite: false, part });
 }
 
 
@@ -125,10 +124,10 @@ test('bad split and cache flags are refused by name before anything is written',
   const gen = (...extra: string[]) => cli(['generate', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', ...extra], { env: { SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', AWS_BATCH_JOB_ARRAY_INDEX: '' } });
   for (const [extra, why] of [
     [['--shard-index', '1'], /--shard-index needs --num-shards K/],
-    [['--num-shards', '0', '--shard-index', '0'], /--num-shards must be an integer in \[1, 100000\], got 0/],
+    [['--num-shards', '0', '--shard-index', '0'], /--num-shards must be in \[1, 100000\], got 0/],
     [['--num-shards', '3'], /--num-shards needs --shard-index I \(or \$JOB_COMPLETION_INDEX/],
     [['--num-shards', '3', '--shard-index', '3'], /--shard-index must be an integer in \[0, 2\] for --num-shards 3, got 3/],
-    [['--cache-mem', '-5'], /--cache-mem must be a number of MiB in \[0, 1048576\], got -5/],
+    [['--cache-mem', '-5'], /--cache-mem must be in \[0, 1048576\], got -5/],
   ] as const) {
     const r = gen(...extra);
     assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);

@@ -16,7 +16,7 @@ import { openDataset, splitRecords } from '../src/data/index.js';
 import { generate } from '../src/pipeline/generate.js';
 import { trainStudent } from '../src/train/student.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
-import { makeTeacher } from './helpers/teacher.js';
+import { makeTeacher, wasmTeacher } from './helpers/teacher.js';
 import { tmpDir } from './helpers/fixtures.js';
 
 test('Lru keeps at most its capacity, dropping the least recently used', () => {
@@ -48,7 +48,7 @@ test('a CAM cache whose cams.json shape disagrees with cams.arrow is refused, an
   const shards = path.join(base, 'shards');
   await generate({
     config: { method: 'snapmix', rounds: 1, size: 32, resize: 32, seed: 0, shardSize: 20 },
-    dataset: ds, records: splitRecords(ds, 'train'), teacher: path.join(base, 'teacher'), out: shards, backend, workers: 1, camBatch: 8, strict: false, overwrite: false,
+    dataset: ds, records: splitRecords(ds, 'train'), teacher: await wasmTeacher(path.join(base, 'teacher')), out: shards, workers: 1, camBatch: 8, strict: false, overwrite: false,
   });
   const cams = path.join(shards, 'cams');
   const meta = JSON.parse(await fs.readFile(path.join(cams, 'cams.json'), 'utf8'));

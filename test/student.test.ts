@@ -15,7 +15,7 @@ import { makePool } from '../src/pool/pools.js';
 import { loadModel, DEFAULT_PREPROCESS } from '../src/model/io.js';
 import { findCamHead } from '../src/model/cam-head.js';
 import { DEFAULT_RECIPE } from '../src/train/recipe.js';
-import { makeTeacher } from './helpers/teacher.js';
+import { makeTeacher, wasmTeacher } from './helpers/teacher.js';
 import { tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
@@ -34,7 +34,7 @@ before(async () => {
   await makeTeacher(path.join(base, 'teacher'), ds.classNames, 32);
   await generate({
     config: { method: 'snapmix', rounds: 2, size: 32, resize: 32, crop: 'center', flip: true, beta: 5, prob: 1, seed: 0, shardSize: 10, format: 'png', quality: 90 },
-    dataset: ds, records: splitRecords(ds, 'train'), teacher: path.join(base, 'teacher'), out: shards, backend, workers: 2, camBatch: 8, strict: false, overwrite: false,
+    dataset: ds, records: splitRecords(ds, 'train'), teacher: await wasmTeacher(path.join(base, 'teacher')), out: shards, workers: 2, camBatch: 8, strict: false, overwrite: false,
   });
 });
 
@@ -143,7 +143,7 @@ test('--refresh-every: the student becomes the teacher and the shards are regene
   const backend = await initBackend('wasm');
   const lines: string[] = [];
   const out = path.join(base, 'student-refresh');
-  const afterEpoch = await makeRefresher({ every: 1, epochs: 2, shards, data: ds, backend, workers: 2, log: (l) => lines.push(l) });
+  const afterEpoch = await makeRefresher({ every: 1, epochs: 2, shards, data: ds, backend: backend.kind, workers: 2, log: (l) => lines.push(l) });
   const r = await trainStudent({ shards: [shards], val: ds, valName: data, out, recipe: { ...recipe, epochs: 2 }, width: 8, stages: 2, workers: 2, bufferSize: 7, log: (l) => lines.push(l), afterEpoch });
   assert.equal(r.history.length, 2);
   const refreshed = path.join(out, 'refresh', 'shards-e1');
@@ -157,7 +157,7 @@ test('--refresh-every: the student becomes the teacher and the shards are regene
   const cut = path.join(base, 'cut-shards');
   await generate({
     config: { method: 'cutmix', rounds: 1, size: 32, resize: 32, crop: 'center', flip: true, beta: 3, prob: 1, seed: 0, shardSize: 10, format: 'png', quality: 90 },
-    dataset: ds, records: splitRecords(ds, 'train'), out: cut, backend, workers: 1, camBatch: 8, strict: false, overwrite: false,
+    dataset: ds, records: splitRecords(ds, 'train'), out: cut, workers: 1, camBatch: 8, strict: false, overwrite: false,
   });
-  await assert.rejects(makeRefresher({ every: 1, epochs: 2, shards: cut, data: ds, backend, workers: 1, log: () => {} }), /regenerates SnapMix shards/);
+  await assert.rejects(makeRefresher({ every: 1, epochs: 2, shards: cut, data: ds, backend: backend.kind, workers: 1, log: () => {} }), /regenerates SnapMix shards/);
 });

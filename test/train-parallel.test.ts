@@ -36,7 +36,7 @@ before(async () => {
   const dataset = await openDataset(data);
   await generate({
     config: { method: 'cutmix', rounds: 1, size: 32, seed: 2, shardSize: 10 }, dataset, records: splitRecords(dataset, 'train'),
-    out: shards, backend: await initBackend('wasm'), workers: 2, camBatch: 8, strict: false, overwrite: false,
+    out: shards, workers: 2, camBatch: 8, strict: false, overwrite: false,
   });
 });
 

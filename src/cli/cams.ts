@@ -2,8 +2,8 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
-import { checkWorkers, partFrom, startTeacherBackend, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
-import { chosenFit, recordedFit, type Fit } from '../image/fit.js';
+import { headFrom, partFrom, startTeacher, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
+import { chosenFit, type Fit } from '../image/fit.js';
 
 export const command = 'cams';
 export const describe = 'compute the CAM cache: one teacher pass per source image, in a worker pool';
@@ -33,12 +33,9 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const { openDataset, splitRecords } = await import('../data/index.js');
   const { extractCams } = await import('../pipeline/cams.js');
   const { readCamCache, writeCamCache } = await import('../shards/cam-cache.js');
-  const { describeTeacher } = await import('../model/teacher.js');
   const { datasetFingerprint, hashFiles } = await import('../data/fingerprint.js');
   const { withOutput } = await import('../util/outdir.js');
   const { isCamsPart, sliceOf, writeCamsPart } = await import('../pipeline/merge.js');
-  if (a.workers !== undefined) checkWorkers(a.workers);
-  if (!Number.isInteger(a.camBatch) || a.camBatch < 1 || a.camBatch > 1024) throw new UserError(`--cam-batch must be an integer in [1, 1024], got ${a.camBatch}`);
   const dataset = await openDataset(a.data, a.dataFormat);
   const all = splitRecords(dataset, a.split);
   if (!all.length) throw new UserError(`${a.data} has no ${a.split} images`);
@@ -50,18 +47,16 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   await withOutput({ out: a.out, kind: 'cams', command: 'cams', reads, overwrite: a.overwrite }, async (out) => {
     // A finished cache (cams.json, written last) is kept unless --overwrite; an unfinished one (a killed
     // run) is simply redone, so rerunning the same command after a crash works.
-    const { backend, provider } = await startTeacherBackend(a.backend, a.teacher);
-    const head = { featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig };
+    const teacher = await startTeacher(a.backend, a.teacher, headFrom(a), true);
     // A part is finished only with its part record (written after cams.json): a part killed between the
     // two is redone, not reported as done and then refused by merge forever.
     const finished = (await exists(path.join(a.out, 'cams.json'))) && (!part || (await isCamsPart(a.out)));
     if (out.state === 'ours' && finished && !a.overwrite) {
       // The same request again (same data bytes, teacher and split) is already done: say so, exit 0.
       const { meta } = await readCamCache(a.out, { part: true });
-      const info = await describeTeacher(a.teacher, head);
       const dsFp = datasetFingerprint(dataset.classNames, records, await hashFiles(records));
-      const fit = chosenFit(a.fit as Fit | undefined, info.fit);
-      if (meta.teacher_fingerprint === info.fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split && recordedFit(meta.fit) === fit) {
+      const fit = chosenFit(a.fit as Fit | undefined, teacher.fit);
+      if (meta.teacher_fingerprint === teacher.fingerprint && meta.dataset_fingerprint === dsFp && meta.split === a.split && meta.fit === fit) {
         console.log(`cams: ${a.out} already holds these CAMs (same data, teacher, split and --fit); nothing to do`);
         return;
       }
@@ -70,8 +65,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     const bar = createProgress('cams', records.length, { quiet: a.quiet });
     const t0 = Date.now();
     const { set, meta, rejects, allSha } = await extractCams({
-      dataset, records, split: a.split, teacher: a.teacher, backend, workers: a.workers, batchSize: a.camBatch, strict: a.strict,
-      ...head, provider, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d), allowEmpty: !!part,
+      dataset, records, split: a.split, teacher, workers: a.workers, batchSize: a.camBatch, strict: a.strict, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d), allowEmpty: !!part,
     });
     bar.stop();
     if (out.state === 'ours') await out.clear();

@@ -10,7 +10,8 @@ import { SCHEDULES } from '../train/schedule.js';
 import { DATASET_FORMATS } from '../data/index.js';
 import { promises as fs } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import type { OrtProvider } from '../model/onnx-teacher.js';
+import type { OrtProvider } from '../model/teacher-types.js';
+import type { Teacher, TeacherHeadOptions } from '../model/teacher.js';
 import { shardIndexFrom } from '../util/array-job.js';
 import type { Progress } from '../train/progress.js';
 import { createProgress } from '../train/progress.js';
@@ -46,7 +47,7 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
  * The compute for a command that runs a teacher: an ONNX teacher gets an onnxruntime execution
  * provider (auto: CUDA → WebGPU → CPU), printed like the tfjs backend line; tfjs runs as before.
  */
-export async function startTeacherBackend(choice: BackendChoice, teacher?: string): Promise<{ backend: BackendInfo; provider?: OrtProvider }> {
+export async function startTeacherBackend(choice: BackendChoice, teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
   const { chooseProvider, isOnnx, providerLine } = await import('../model/onnx-teacher.js');
   if (!teacher || !isOnnx(teacher)) return { backend: await startBackend(choice) };
   let bytes: Uint8Array;
@@ -58,7 +59,7 @@ export async function startTeacherBackend(choice: BackendChoice, teacher?: strin
   (await import('../model/onnx-graph.js')).decodeModel(bytes, teacher); // not an ONNX file: say so, not that no provider could load it
   const c = await chooseProvider(choice, bytes);
   console.error(providerLine(c));
-  return { backend: await (await import('../model/backend.js')).initBackend('wasm'), provider: c.provider };
+  return { provider: c.provider }; // tfjs is neither loaded nor started for an ONNX teacher
 }
 
 /**
@@ -66,10 +67,28 @@ export async function startTeacherBackend(choice: BackendChoice, teacher?: strin
  * teacher is read through tfjs, so wasm is started for it whatever --backend says; an ONNX teacher or none
  * needs nothing. --backend applies to a teacher pass only.
  */
-export async function startDescribeBackend(teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
+async function startDescribeBackend(teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
   if (!teacher || (await import('../model/onnx-teacher.js')).isOnnx(teacher)) return {};
   return { backend: await (await import('../model/backend.js')).initBackend('wasm') };
 }
+
+/**
+ * A run's teacher, described once: its compute started (a teacher pass: --backend, or an ONNX provider;
+ * describe only: wasm for a tfjs teacher, nothing for ONNX), every weight hashed once, and what it is
+ * taken to be printed once.
+ */
+export async function startTeacher(choice: BackendChoice, p: string, head: TeacherHeadOptions, pass: boolean, log = (l: string) => console.error(l)): Promise<Teacher> {
+  const { teacherHandle } = await import('../model/teacher.js');
+  const { backend, provider } = pass ? await startTeacherBackend(choice, p) : await startDescribeBackend(p);
+  const t = await teacherHandle(p, head, { backend: backend?.kind ?? 'wasm', provider });
+  log(`teacher: ${p}: ${t.takenAs}`);
+  return t;
+}
+
+/** The teacher-head flags as one object. */
+export const headFrom = (a: { featureLayer?: string; classifierLayer?: string; featureTensor?: string; classifierNode?: string; teacherConfig?: string }): TeacherHeadOptions => ({
+  featureLayer: a.featureLayer, classifierLayer: a.classifierLayer, featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig,
+});
 
 export function withOnnxHead<T>(y: Argv<T>) {
   return y
@@ -98,7 +117,6 @@ export function partFrom(numShards: number | undefined, shardIndex: number | und
     if (shardIndex !== undefined) throw new UserError('--shard-index needs --num-shards K');
     return undefined;
   }
-  if (!Number.isInteger(numShards) || numShards < 1 || numShards > 100000) throw new UserError(`--num-shards must be an integer in [1, 100000], got ${numShards}`);
   const idx = shardIndexFrom(shardIndex);
   if (!idx) throw new UserError('--num-shards needs --shard-index I (or $JOB_COMPLETION_INDEX, $SLURM_ARRAY_TASK_ID, $AWS_BATCH_JOB_ARRAY_INDEX)');
   if (!Number.isInteger(idx.index) || idx.index < 0 || idx.index >= numShards) throw new UserError(`${idx.from} must be an integer in [0, ${numShards - 1}] for --num-shards ${numShards}, got ${idx.index}`);
@@ -139,11 +157,6 @@ export function recipeFrom(a: {
     cropPad: a.cropPad,
     flip: a.flip,
   };
-}
-
-/** --workers: 1–64 requested; pools start at most one per core and per task (src/pool/pools.ts). */
-export function checkWorkers(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UserError(`--workers must be an integer in [1, 64], got ${n}`);
 }
 
 export function log(line: string): void {

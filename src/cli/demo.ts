@@ -1,6 +1,6 @@
 // `snapmix demo` (what `npm start` runs). Parsing and printing only; the work is src/pipeline/demo.ts.
 import type { Argv } from 'yargs';
-import { checkWorkers, log, startBackend, withBackend, withQuiet } from './common.js';
+import { log, startBackend, withBackend, withQuiet } from './common.js';
 
 export const command = 'demo';
 export const describe = 'end to end on the embedded synthetic benchmark: teacher, CAMs, none/cutmix/snapmix shards, three students';
@@ -15,11 +15,10 @@ export function builder(y: Argv) {
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   const { DEMO_PRESETS, demoTable, runDemo } = await import('../pipeline/demo.js');
-  checkWorkers(a.workers);
   const backend = await startBackend(a.backend);
   const preset = a.full ? DEMO_PRESETS.full : DEMO_PRESETS.default;
   log(`demo: preset ${a.full ? 'full' : 'default'} ${JSON.stringify(preset)} → ${a.out}`);
-  const r = await runDemo({ out: a.out, preset, seed: a.seed, backend, workers: a.workers, quiet: a.quiet, log });
+  const r = await runDemo({ out: a.out, preset, seed: a.seed, backend: backend.kind, workers: a.workers, quiet: a.quiet, log });
   log('');
   log(demoTable(r));
   log('');

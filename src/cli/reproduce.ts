@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { DatasetFormat } from '../data/index.js';
 import type { ShardVerdict } from '../pipeline/reproduce.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startDescribeBackend, startTeacherBackend, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
+import { partFrom, startTeacher, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
 
 export const command = 'reproduce <release>';
 export const describe = "regenerate a release's recorded request from its data and teacher and compare every shard's sha256 with its manifest";
@@ -36,13 +36,13 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const { reproduce } = await import('../pipeline/reproduce.js');
   const m = await readManifest(a.release);
   const part = partFrom(a.numShards, a.shardIndex, 'reproduce');
-  const teacherPass = m.config.method === 'snapmix' && !a.cams; // as in generate: no pass, no backend
-  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : await startDescribeBackend(a.teacher);
+  // As in generate: a teacher only for a SnapMix release, and its compute started only for a pass (no --cams).
+  const teacher = m.config.method === 'snapmix' && a.teacher ? await startTeacher(a.backend, a.teacher, {}, !a.cams) : undefined;
   // The release records its dataset layout; --data-format overrides it only when given.
   const dataset = await openDataset(a.data, (a.dataFormat === 'auto' ? m.dataset.format : a.dataFormat) as DatasetFormat);
   const records = splitRecords(dataset, 'train');
   const r = await reproduce({
-    release: a.release, dataset, records, teacher: a.teacher, cams: a.cams, part, scratch: a.scratch, keep: a.keep, backend, provider, workers: a.workers,
+    release: a.release, dataset, records, teacher, cams: a.cams, part, scratch: a.scratch, keep: a.keep, workers: a.workers,
     log: (l) => console.error(l),
     onProgress: stageBars(a.quiet),
   });

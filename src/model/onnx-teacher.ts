@@ -11,6 +11,7 @@ import { UserError } from '../util/errors.js';
 import type { Fit } from '../image/decode.js';
 import { check } from '../util/schemas.js';
 import { camsFromFeatures, softmaxRows } from '../cam/cam-math.js';
+import type { OnnxHeadOptions, OrtProvider, TeacherRunner } from './teacher-types.js';
 import { decodeModel, exposeFeatures, findOnnxCamHead, graphInput, type OnnxCamHead } from './onnx-graph.js';
 
 export const isOnnx = (p: string) => /\.onnx$/i.test(p);
@@ -29,9 +30,7 @@ export interface TeacherConfig {
 /** torchvision's ImageNet recipe: what `torch.onnx.export` of a torchvision/timm model expects by default. */
 export const TORCHVISION_PREPROCESS: TeacherConfig = { input_size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channel_order: 'rgb' };
 
-export type OrtProvider = 'cuda' | 'webgpu' | 'cpu';
 
-export interface OnnxHeadOptions { featureTensor?: string; classifierNode?: string; teacherConfig?: string }
 
 /** The sidecar: --teacher-config, else MODEL.json beside MODEL.onnx, else teacher.json in its directory. */
 export async function readSidecar(model: string, explicit?: string): Promise<{ config: Partial<TeacherConfig>; file?: string; text: string }> {
@@ -63,6 +62,8 @@ export interface OnnxDescription {
   config: TeacherConfig;
   inputName: string;
   fingerprint: string;
+  /** The sidecar the preprocessing came from; undefined: none, torchvision defaults. */
+  sidecar?: string;
   /** The graph's static batch size (torch's default export without dynamic_axes fixes it), 0 when dynamic. */
   batch: number;
 }
@@ -94,7 +95,7 @@ export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Prom
   }
   // The fingerprint covers the weights and the preprocessing: either changes the CAMs.
   const fingerprint = createHash('sha256').update(bytes).update('\0').update(JSON.stringify(config)).digest('hex');
-  return { bytes, head, config, inputName: input.name, fingerprint, batch: input.dims.length ? Math.max(0, input.dims[0]) : 0 };
+  return { bytes, head, config, inputName: input.name, fingerprint, sidecar: side.file, batch: input.dims.length ? Math.max(0, input.dims[0]) : 0 };
 }
 
 function ort(): typeof import('onnxruntime-node') {
@@ -241,6 +242,16 @@ async function runOnnxBatch(t: OnnxTeacher, images: Uint8Array[], labels: Int32A
 }
 
 /** ORT threads per worker so that workers × threads = cores. */
+/** An ONNX teacher behind the runner face the CAM pass uses. */
+export async function openOnnxRunner(model: string, o: OnnxHeadOptions & { provider: OrtProvider; threads: number }): Promise<TeacherRunner> {
+  const t = await openOnnxTeacher(model, o);
+  return {
+    kind: 'onnx', fingerprint: t.fingerprint, numClasses: t.head.numClasses, inputSize: t.config.input_size, classNames: t.config.class_names, fit: t.config.fit,
+    run: (images, labels) => runOnnx(t, images, labels),
+    dispose: async () => { await t.session.release(); },
+  };
+}
+
 export function threadsPerWorker(workers: number): number {
   return Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, workers)));
 }

@@ -1,9 +1,9 @@
 // `snapmix cams`: one teacher pass per source image, batched, in the piscina inference pool.
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint } from '../data/fingerprint.js';
-import { checkTeacher, type TeacherHeadOptions } from '../model/teacher.js';
-import { threadsPerWorker, type OrtProvider } from '../model/onnx-teacher.js';
-import type { BackendInfo } from '../model/backend.js';
+import type { Teacher } from '../model/teacher.js';
+import { checkModelClasses } from '../model/classes.js';
+import { threadsPerWorker } from '../model/onnx-teacher.js';
 import { makePool, poolThreads } from '../pool/pools.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
 import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../shards/cam-cache.js';
@@ -11,19 +11,16 @@ import { StrictError, UserError } from '../util/errors.js';
 import { rejectText } from '../data/reject.js';
 import { chosenFit, type Fit } from '../image/decode.js';
 
-/** The teacher's CAM-head overrides come from TeacherHeadOptions. */
-export interface CamOptions extends TeacherHeadOptions {
+export interface CamOptions {
   dataset: Dataset;
   records: DatasetRecord[];
   split: string;
-  teacher: string;
-  backend: BackendInfo;
+  /** Described once by the caller: path, head, compute (tfjs backend or ONNX provider), fingerprint. */
+  teacher: Teacher;
   /** Worker threads; default: 2 for tfjs wasm, 1 for ONNX (one session using every core measured faster: README). */
   workers?: number;
   batchSize: number;
   strict: boolean;
-  /** ONNX teachers: the execution provider (chosen by the caller). */
-  provider?: OrtProvider;
   /** --fit; default: the teacher's recorded fit, else DEFAULT_FIT. */
   fit?: Fit;
   onProgress?: (done: number, total: number) => void;
@@ -32,19 +29,20 @@ export interface CamOptions extends TeacherHeadOptions {
 }
 
 export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
-  const info = await checkTeacher(o.teacher, o.dataset.classNames, 'the dataset', o);
-  const { fingerprint, inputSize: size } = info;
+  const info = o.teacher;
+  checkModelClasses(`teacher ${info.path}`, info.numClasses, { classNames: info.classNames }, o.dataset.classNames, 'the dataset');
+  const { fingerprint, inputSize: size, head, compute } = info;
   const fit = chosenFit(o.fit, info.fit);
   const tasks = Math.ceil(o.records.length / o.batchSize);
   // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends. ONNX
   // sessions split the cores: workers × intra-op threads = cores.
   const workers = o.workers ?? (info.kind === 'onnx' ? 1 : 2);
-  const threads = info.kind === 'onnx' ? poolThreads(workers, tasks) : o.backend.kind === 'wasm' || o.backend.kind === 'cpu' ? Math.max(1, workers) : 1;
+  const threads = info.kind === 'onnx' ? poolThreads(workers, tasks) : compute.backend === 'wasm' || compute.backend === 'cpu' ? Math.max(1, workers) : 1;
   const onnx = info.kind === 'onnx'
-    ? { featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider ?? 'cpu', threads: threadsPerWorker(threads) }
+    ? { featureTensor: head.featureTensor, classifierNode: head.classifierNode, teacherConfig: head.teacherConfig, provider: compute.provider ?? 'cpu', threads: threadsPerWorker(threads) }
     : undefined;
   // ONNX: two tasks per worker, so one batch decodes (sharp, off the JS thread) while the other runs.
-  const pool = makePool('cam-worker', threads, tasks, onnx ? 2 : 1);
+  const pool = makePool(onnx ? 'onnx-cam-worker' : 'cam-worker', threads, tasks, onnx ? 2 : 1);
   const n = o.records.length;
   const results: CamResult[] = [];
   let done = 0;
@@ -52,7 +50,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     const tasks: Promise<void>[] = [];
     for (let s = 0; s < n; s += o.batchSize) {
       const items = o.records.slice(s, s + o.batchSize).map((r) => ({ id: r.id, path: r.path, label: r.label }));
-      const task: CamTask = { teacher: o.teacher, backend: o.backend.kind, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer, onnx, fit, items };
+      const task: CamTask = { teacher: info.path, backend: compute.backend, featureLayer: head.featureLayer, classifierLayer: head.classifierLayer, onnx, fit, items };
       const k = s / o.batchSize;
       tasks.push(
         pool.run(task).then((r: CamResult) => {
@@ -98,7 +96,7 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
   const broken = cams.filter((c) => c.some((v) => !Number.isFinite(v))).length;
   if (broken) {
     // A non-finite CAM has no SPM: generate would fall back to area labels and call them snapmix.
-    throw new UserError(`teacher ${o.teacher} gave non-finite (NaN or infinite) CAMs for ${broken} of ${cams.length} images: its weights or its outputs are not finite. Nothing was written; use a teacher that trained to finite weights`);
+    throw new UserError(`teacher ${info.path} gave non-finite (NaN or infinite) CAMs for ${broken} of ${cams.length} images: its weights or its outputs are not finite. Nothing was written; use a teacher that trained to finite weights`);
   }
   const rejected: Record<string, number> = {};
   for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;

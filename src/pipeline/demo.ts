@@ -6,7 +6,8 @@ import path from 'node:path';
 import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
 import { openDataset, splitRecords } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
-import type { BackendInfo } from '../model/backend.js';
+import type { BackendChoice } from '../model/backend-choices.js';
+import { teacherHandle } from '../model/teacher.js';
 import { trainTeacher } from '../train/teacher.js';
 import { trainStudent } from '../train/student.js';
 import { DEFAULT_RECIPE } from '../train/recipe.js';
@@ -49,12 +50,12 @@ export const DEMO_PRESETS: Record<'default' | 'full', DemoPreset> = {
   full: { classes: 10, perClass: 100, testPerClass: 50, size: 64, teacherEpochs: 20, rounds: 2, studentEpochs: 8, batchSize: 16 },
 };
 
-export const DEMO_METHODS: Method[] = ['none', 'cutmix', 'snapmix'];
+const DEMO_METHODS: Method[] = ['none', 'cutmix', 'snapmix'];
 
 /** A student of the experiment: a method and, optionally, the partner rule and the mid-level head. */
 export interface Variant { name: string; method: Method; partner?: Partner; midlevel?: boolean }
 
-export interface DemoRow {
+interface DemoRow {
   method: string;
   labelError: number | null;
   areaError: number | null;
@@ -79,7 +80,7 @@ async function once(marker: string, work: () => Promise<void>, log: (l: string) 
 }
 
 export async function runDemo(o: {
-  out: string; preset: DemoPreset; seed: number; backend: BackendInfo; workers: number; quiet: boolean; log: (l: string) => void; methods?: Method[];
+  out: string; preset: DemoPreset; seed: number; backend: Exclude<BackendChoice, 'auto'>; workers: number; quiet: boolean; log: (l: string) => void; methods?: Method[];
   /** Students to train (default: one per method); variants with a partner rule get their own shards. */
   variants?: Variant[];
   /** Fresh mixes per epoch: shards of studentEpochs rounds, each epoch reading one (--epoch-rounds). */
@@ -112,7 +113,7 @@ async function demoStages(o: Parameters<typeof runDemo>[0], variants: Variant[],
   const { log } = o;
   const dir = (n: string) => path.join(o.out, n);
   // Data-parallel training replicas, as 'snapmix train' does on wasm (native backends train in process).
-  const trainWorkers = o.backend.kind === 'wasm' ? Math.max(1, Math.min(2, o.workers)) : 1;
+  const trainWorkers = o.backend === 'wasm' ? Math.max(1, Math.min(2, o.workers)) : 1;
   await writeFileAtomic(dir('preset.json'), JSON.stringify({ ...p, seed: o.seed }, null, 2) + '\n');
 
   await once(dir('.data.done'), async () => {
@@ -129,7 +130,7 @@ async function demoStages(o: Parameters<typeof runDemo>[0], variants: Variant[],
 
   await once(dir('.cams.done'), async () => {
     log('demo: [3/6] CAMs of every training image with the teacher');
-    const r = await extractCams({ dataset, records: splitRecords(dataset, 'train'), split: 'train', teacher: dir('teacher'), backend: o.backend, workers: o.workers, batchSize: 32, strict: false });
+    const r = await extractCams({ dataset, records: splitRecords(dataset, 'train'), split: 'train', teacher: await teacherHandle(dir('teacher'), {}, { backend: o.backend }), workers: o.workers, batchSize: 32, strict: false });
     await writeCamCache(dir('cams'), r.set, r.meta, r.rejects);
   }, log, 'CAMs');
 
@@ -140,7 +141,7 @@ async function demoStages(o: Parameters<typeof runDemo>[0], variants: Variant[],
       await generate({
         config: { method: v.method, partner: v.partner, rounds, size: p.size, resize: p.size + p.size / 8, crop: 'random', flip: true, beta: DEFAULT_BETA[v.method], prob: 1, seed: o.seed, shardSize: 1000, format: 'jpeg', quality: 90 },
         dataset, records: splitRecords(dataset, 'train'), cams: v.method === 'snapmix' ? dir('cams') : undefined, out: dir(`shards-${key}`),
-        backend: o.backend, workers: o.workers, camBatch: 32, strict: false, overwrite: true,
+        workers: o.workers, camBatch: 32, strict: false, overwrite: true,
       });
     }, log, `${key} shards`);
   }

@@ -6,22 +6,20 @@ import type { Piscina } from 'piscina';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { DatasetRecord } from '../data/types.js';
 import { rejectText, type Reject } from '../data/reject.js';
-import { initBackend } from '../model/backend.js';
-import { describeTeacher, teacherFit } from '../model/teacher.js';
 import { checkCamCoverage, checkCamFit, readCamCache, readCamMeta, type CamMeta, type CamSet } from '../shards/cam-cache.js';
 import { GENERATE_DEFAULTS, requestHash } from '../shards/config.js';
 import type { DecodeSourcesResult, DecodeSourcesTask } from '../pool/tasks.js';
 import type { SourceCacheRef } from '../image/source-cache.js';
-import { recordedFit, type Fit } from '../image/decode.js';
+import type { Fit } from '../image/decode.js';
 import { exists } from '../util/fs.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { extractCams } from './cams.js';
 import type { GenerateOptions, Resolved } from './generate-options.js';
 
-export interface ResolvedCams { set: CamSet; teacherFp: string; rejects: Reject[]; meta?: CamMeta }
+interface ResolvedCams { set: CamSet; teacherFp: string; rejects: Reject[]; meta?: CamMeta }
 
 /** CAMs for snapmix: from --cams (checked), from OUT/cams of an interrupted run, or computed now (meta set: to be written). */
-async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boolean): Promise<ResolvedCams | undefined> {
+async function resolveCams(o: Resolved, allSha: string[], reuseOut: boolean): Promise<ResolvedCams | undefined> {
   if (o.config.method !== 'snapmix') return undefined;
   const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
   if (o.cams) {
@@ -32,9 +30,9 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
     checkCamCoverage(`--cams ${o.cams}`, set, rejects, o.records);
     checkCamFit(`--cams ${o.cams}`, meta, o.config.fit);
     if (o.teacher) {
-      const { fingerprint } = await describeTeacher(o.teacher, o);
+      const { fingerprint } = o.teacher;
       if (fingerprint !== meta.teacher_fingerprint) {
-        throw new UserError(`--cams ${o.cams} was computed by another teacher than ${o.teacher} (fingerprint ${meta.teacher_fingerprint.slice(0, 12)} ≠ ${fingerprint.slice(0, 12)}); drop --cams to recompute`);
+        throw new UserError(`--cams ${o.cams} was computed by another teacher than ${o.teacher.path} (fingerprint ${meta.teacher_fingerprint.slice(0, 12)} ≠ ${fingerprint.slice(0, 12)}); drop --cams to recompute`);
       }
     }
     return { set, teacherFp: meta.teacher_fingerprint, rejects };
@@ -44,18 +42,17 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
   const cached = path.join(o.out, 'cams');
   if (reuseOut && (await exists(path.join(cached, 'cams.json')))) {
     const c = await readCamCache(cached);
-    const { fingerprint } = await describeTeacher(o.teacher, o);
+    const { fingerprint } = o.teacher;
     checkCamCoverage(cached, c.set, c.rejects, o.records);
-    if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint && recordedFit(c.meta.fit) === recordedFit(o.config.fit)) {
+    if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint && c.meta.fit === o.config.fit) {
       o.log?.(`generate: reusing CAMs in ${cached}`);
       return { set: c.set, teacherFp: fingerprint, rejects: c.rejects };
     }
   }
   o.log?.('generate: computing CAMs with the teacher');
   const r = await extractCams({
-    dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, backend: o.backend ?? (await initBackend('wasm')), workers: o.workers,
-    batchSize: o.camBatch, strict: o.strict, featureLayer: o.featureLayer, classifierLayer: o.classifierLayer,
-    featureTensor: o.featureTensor, classifierNode: o.classifierNode, teacherConfig: o.teacherConfig, provider: o.provider, fit: recordedFit(o.config.fit),
+    dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, workers: o.workers,
+    batchSize: o.camBatch, strict: o.strict, fit: o.config.fit,
     onProgress: (d, t) => o.onProgress?.('cams', d, t),
   });
   return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
@@ -67,8 +64,8 @@ async function resolveCams(o: GenerateOptions, allSha: string[], reuseOut: boole
  */
 export async function camsFit(o: GenerateOptions): Promise<Fit | undefined> {
   if ((o.config.method ?? GENERATE_DEFAULTS.method) !== 'snapmix') return undefined;
-  if (o.cams) return recordedFit((await readCamMeta(o.cams)).fit);
-  return o.teacher ? teacherFit(o.teacher, o) : undefined;
+  if (o.cams) return (await readCamMeta(o.cams)).fit;
+  return o.teacher?.fit;
 }
 
 /** The source-cache pass: every record read once, hashed and decoded into its slot, in the pool. */
@@ -79,7 +76,7 @@ async function fillSourceCache(pool: Piscina, cache: SourceCacheRef, o: Resolved
   const tasks: Promise<void>[] = [];
   for (let s = 0; s < o.records.length; s += 8) {
     const items = o.records.slice(s, s + 8).map((r, k) => ({ slot: s + k, id: r.id, path: r.path }));
-    const task: DecodeSourcesTask = { cache, fit: recordedFit(o.config.fit), items };
+    const task: DecodeSourcesTask = { cache, fit: o.config.fit, items };
     tasks.push(pool.run(task, { name: 'decodeSources' }).then((r: DecodeSourcesResult) => {
       r.sha256.forEach((h, k) => (sha256[s + k] = h));
       r.rejects.forEach((x, k) => (rejects[s + k] = x));

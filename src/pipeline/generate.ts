@@ -18,8 +18,7 @@ import { shardWriter, type ShardJob } from './shard-writer.js';
 
 export type { GenerateConfig } from '../shards/config.js';
 export type { GenerateOptions } from './generate-options.js';
-export type { Manifest, ShardEntry, SkippedSample } from '../shards/manifest.js';
-export { shardName } from '../shards/manifest.js';
+export type { Manifest } from '../shards/manifest.js';
 
 export { planConfigOf } from '../shards/config.js';
 
@@ -42,7 +41,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   }
   const reads = [
     { flag: '--data', path: o.dataset.root },
-    ...(o.teacher ? [{ flag: '--teacher', path: o.teacher }] : []),
+    ...(o.teacher ? [{ flag: '--teacher', path: o.teacher.path }] : []),
     ...(o.cams ? [{ flag: '--cams', path: o.cams }] : []),
     ...(o.alsoReads ?? []),
   ];

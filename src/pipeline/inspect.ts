@@ -5,7 +5,7 @@ import type { Manifest } from './generate.js';
 import { readSamples } from '../shards/reader.js';
 import { openReplay } from './replay.js';
 import { readParts } from '../data/synth.js';
-import { decodeRgb, recordedFit } from '../image/decode.js';
+import { decodeRgb } from '../image/decode.js';
 import { viewMapStats } from '../mix/compose.js';
 import { snapmixWeights } from '../mix/labels.js';
 import { UserError } from '../util/errors.js';
@@ -65,7 +65,7 @@ async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {
     if (!v) {
       const e = parts.get(replay.sources[j].id);
       if (!e) throw new UserError(`${path.join(masksRoot, 'parts.jsonl')} has no part mask for ${replay.sources[j].id}`);
-      const rgb = (await decodeRgb(path.join(replay.dataRoot, e.mask), R, recordedFit(m.config.fit))).data;
+      const rgb = (await decodeRgb(path.join(replay.dataRoot, e.mask), R, replay.fit)).data;
       v = new Float64Array(R * R);
       for (let i = 0; i < v.length; i++) v[i] = rgb[i * 3] / 255;
       maskCache.set(j, v);

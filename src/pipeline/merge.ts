@@ -18,7 +18,7 @@ import type { Reject } from '../pool/tasks.js';
 export interface MergeResult { manifest: Manifest; manifestSha256: string; parts: number }
 
 /** Read and cross-check the parts: one request, every index 0..K−1 once, every shard present and intact. */
-export async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; stats: ShardStats[] }> {
+async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; stats: ShardStats[] }> {
   if (!dirs.length) throw new UserError('merge needs the part directories: snapmix merge PART... --out OUT');
   const parts = await Promise.all(dirs.map((d) => readPart(d)));
   const first = parts[0];
@@ -107,9 +107,9 @@ export { shardIndexFrom } from '../util/array-job.js';
 // ---- CAM caches: `cams --num-shards K --shard-index I` computes a contiguous slice of the records;
 // merge concatenates the slices in order into the cache one machine would have written.
 
-export const CAMS_PART_FILE = 'cams-part.json';
+const CAMS_PART_FILE = 'cams-part.json';
 
-export interface CamsPartFile {
+interface CamsPartFile {
   format: 'snapmix-cams-part';
   version: 1;
   part: { index: number; of: number };
@@ -152,7 +152,7 @@ async function readCamsPart(dir: string): Promise<CamsPartFile> {
 /** A part's cache holds exactly the records its part file lists (ids, labels, file hashes) and its recorded metadata. */
 function checkPartContents(dir: string, p: CamsPartFile, c: { set: CamSet; meta: CamMeta; rejects: Reject[] }): void {
   const { dataset_fingerprint: _d, count: _c, rejected: _r, ...meta } = c.meta;
-  const diff = requestDifferences(p.meta as never, meta as never);
+  const diff = requestDifferences({ ...p.meta, fit: recordedFit(p.meta.fit) } as never, meta as never); // cams.json's fit is normalised at read
   if (diff.length) throw new UserError(`${dir}: its cams.json disagrees with its part record (${diff.slice(0, 3).join('; ')}); rerun that part`);
   const records = p.lines.map((l) => {
     const [id, label, split, sha] = l.replace(/\n$/, '').split('\t');
@@ -207,7 +207,7 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     if (out.state === 'ours' && (await exists(path.join(o.out, 'cams.json')))) {
       // A finished cache here: replaced only by the same CAMs, or with --overwrite (hours of teacher time).
       const prev = await readCamMeta(o.out).catch(() => undefined);
-      const same = prev && prev.teacher_fingerprint === meta.teacher_fingerprint && prev.dataset_fingerprint === meta.dataset_fingerprint && prev.split === meta.split && recordedFit(prev.fit) === recordedFit(meta.fit);
+      const same = prev && prev.teacher_fingerprint === meta.teacher_fingerprint && prev.dataset_fingerprint === meta.dataset_fingerprint && prev.split === meta.split && prev.fit === recordedFit(meta.fit);
       if (!same && !o.overwrite) {
         throw new UserError(`--out ${o.out} already holds a CAM cache of other data, another teacher or another --fit; nothing was written. Pass --overwrite to replace it, or choose another directory`);
       }

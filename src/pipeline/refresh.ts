@@ -4,7 +4,8 @@
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { saveModel, DEFAULT_PREPROCESS } from '../model/io.js';
-import type { BackendInfo } from '../model/backend.js';
+import type { BackendChoice } from '../model/backend-choices.js';
+import { teacherHandle } from '../model/teacher.js';
 import type { Dataset } from '../data/types.js';
 import { splitRecords } from '../data/index.js';
 import { readManifest } from '../shards/reader.js';
@@ -13,7 +14,7 @@ import { storedConfigInput } from '../shards/config.js';
 import { UserError } from '../util/errors.js';
 
 export async function makeRefresher(o: {
-  every: number; epochs: number; shards: string; data: Dataset; backend: BackendInfo; workers: number; log: (l: string) => void;
+  every: number; epochs: number; shards: string; data: Dataset; backend: Exclude<BackendChoice, 'auto'>; workers: number; log: (l: string) => void;
 }) {
   const m = await readManifest(o.shards);
   if (m.config.method !== 'snapmix') throw new UserError(`--refresh-every regenerates SnapMix shards; ${o.shards} holds ${m.config.method}`);
@@ -26,7 +27,7 @@ export async function makeRefresher(o: {
     o.log(`refresh: regenerating ${m.counts.planned} samples with the epoch-${epoch} student as teacher`);
     await generate({
       config: { ...storedConfigInput(m.config), seed: refreshSeed(m.config.seed, epoch) },
-      dataset: o.data, records: splitRecords(o.data, 'train'), teacher: teacherDir, out: shardsDir, backend: o.backend,
+      dataset: o.data, records: splitRecords(o.data, 'train'), teacher: await teacherHandle(teacherDir, {}, { backend: o.backend }), out: shardsDir,
       workers: o.workers, camBatch: 32, strict: false, overwrite: true,
     });
     return [shardsDir];

@@ -7,13 +7,15 @@ import { openDataset, splitRecords, type DatasetFormat } from '../data/index.js'
 import type { DatasetRecord } from '../data/types.js';
 import { readCamCache, camOf, checkCamFit, type CamSet } from '../shards/cam-cache.js';
 import { planner, type PlanConfig, type SamplePlan } from '../mix/plan.js';
-import { decodeRgb, recordedFit } from '../image/decode.js';
+import { decodeRgb, recordedFit, type Fit } from '../image/decode.js';
 import { UserError } from '../util/errors.js';
 
 export interface Replay {
   manifest: Manifest;
   sources: DatasetRecord[];
   dataRoot: string;
+  /** The fit the shards were made with (normalised from the stored config). */
+  fit: Fit;
   /** The CAM cache directory read, if any. */
   camDir?: string;
   cams?: CamSet;
@@ -33,7 +35,9 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
   if (ds.classNames.join('\n') !== manifest.class_names.join('\n')) throw new UserError(`${data} has other classes than the shards in ${dir}`);
   const camDir = overrides.cams ?? recorded?.cams ?? undefined;
   const cache = camDir ? await readCamCache(camDir) : undefined;
-  if (cache) checkCamFit(`the CAM cache ${camDir}`, cache.meta, manifest.config.fit);
+  // The stored config's fit, normalised once here (absent in format-2 outputs: 'cover').
+  const fit = recordedFit(manifest.config.fit);
+  if (cache) checkCamFit(`the CAM cache ${camDir}`, cache.meta, fit);
   const cams = cache?.set;
   const camRow = new Map<string, number>();
   cams?.ids.forEach((id, i) => camRow.set(id, i));
@@ -46,9 +50,9 @@ export async function openReplay(dir: string, manifest: Manifest, overrides: { d
   const plan = planConfigOf(c);
   const n = sources.length;
   return {
-    manifest, sources, dataRoot: ds.root, camDir, cams, camRow, plan,
+    manifest, sources, dataRoot: ds.root, fit, camDir, cams, camRow, plan,
     planOf: planner(plan, n, sources.map((r) => r.label)),
-    rgb: async (j) => (await decodeRgb(sources[j].path, c.resize, recordedFit(c.fit))).data,
+    rgb: async (j) => (await decodeRgb(sources[j].path, c.resize, fit)).data,
     cam: (j) => {
       const row = camRow.get(sources[j].id);
       return cams && row !== undefined ? camOf(cams, row) : undefined;

@@ -10,9 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { RecordBatchReader } from 'apache-arrow';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { datasetFingerprint, hashFiles } from '../data/fingerprint.js';
-import { describeTeacher } from '../model/teacher.js';
-import type { BackendInfo } from '../model/backend.js';
-import type { OrtProvider } from '../model/onnx-teacher.js';
+import type { Teacher } from '../model/teacher.js';
 import { readManifest } from '../shards/reader.js';
 import { verifyDirectory } from '../shards/verify.js';
 import { readSourcesFile, SOURCES_FILE, type Manifest } from '../shards/manifest.js';
@@ -27,15 +25,14 @@ export interface ReproduceOptions {
   release: string;
   dataset: Dataset;
   records: DatasetRecord[];
-  teacher?: string;
+  /** Described once by the caller; its compute runs the teacher pass when there is no --cams. */
+  teacher?: Teacher;
   cams?: string;
   /** Regenerate only part index of of (shards k ≡ index mod of). */
   part?: { index: number; of: number };
   /** Where to regenerate (default: a new temporary directory, removed afterwards). */
   scratch?: string;
   keep?: boolean;
-  backend?: BackendInfo;
-  provider?: OrtProvider;
   workers?: number;
   camBatch?: number;
   log?: (line: string) => void;
@@ -96,8 +93,8 @@ async function teacherCauses(m: Manifest, o: ReproduceOptions): Promise<string[]
     if (meta.teacher_fingerprint !== want) out.push(`--cams ${o.cams} was computed by another teacher than the release's (fingerprint ${meta.teacher_fingerprint.slice(0, 12)}… ≠ ${want.slice(0, 12)}…)`);
   }
   if (o.teacher) {
-    const { fingerprint } = await describeTeacher(o.teacher, {});
-    if (fingerprint !== want) out.push(`--teacher ${o.teacher} is not the release's teacher (fingerprint ${fingerprint.slice(0, 12)}… ≠ ${want.slice(0, 12)}…)`);
+    const { fingerprint } = o.teacher;
+    if (fingerprint !== want) out.push(`--teacher ${o.teacher.path} is not the release's teacher (fingerprint ${fingerprint.slice(0, 12)}… ≠ ${want.slice(0, 12)}…)`);
   }
   return out;
 }
@@ -142,7 +139,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   try {
     o.log?.(`reproduce: regenerating ${o.part ? `part ${o.part.index} of ${o.part.of}` : 'every shard'} into ${scratch}`);
     const r = await generate({
-      config: storedConfigInput(m.config), dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch, backend: o.backend, provider: o.provider,
+      config: storedConfigInput(m.config), dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch,
       workers: o.workers, camBatch: o.camBatch ?? 32, strict: false, overwrite: false, allowEmpty: true, part: o.part, release: m.release, onProgress: o.onProgress,
       alsoReads: [{ flag: 'RELEASE', path: o.release }],
     }).catch((e: unknown) => {

@@ -19,7 +19,7 @@ export function poolThreads(requested: number, tasks = Infinity): number {
   return Math.max(1, Math.min(requested, os.availableParallelism(), tasks));
 }
 
-type PoolName = 'cam-worker' | 'compose-worker' | 'decode-worker';
+type PoolName = 'cam-worker' | 'onnx-cam-worker' | 'compose-worker' | 'decode-worker';
 
 /**
  * Young-generation cap (MiB) per worker kind. A compose worker's garbage is short-lived pixel and view

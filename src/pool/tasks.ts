@@ -1,13 +1,13 @@
 // Task and result types crossing the worker boundary (structured-cloned; typed arrays transferred).
 import type { Fit } from '../image/decode.js';
-import type { BackendChoice } from '../model/backend.js';
-import type { OrtProvider } from '../model/onnx-teacher.js';
+import type { BackendChoice } from '../model/backend-choices.js';
+import type { OrtProvider } from '../model/teacher-types.js';
 import type { SourceCacheRef } from '../image/source-cache.js';
 import type { SamplePlan } from '../mix/plan.js';
 import type { Weights } from '../mix/labels.js';
 
 import type { Reject } from '../data/reject.js';
-export type { Reject, RejectReason } from '../data/reject.js';
+export type { Reject } from '../data/reject.js';
 
 export interface CamTask {
   teacher: string;
@@ -34,7 +34,6 @@ export interface CamResult {
 }
 
 import type { ImageFormat } from '../image/decode.js';
-export type { ImageFormat } from '../image/decode.js';
 
 export interface ComposeSource {
   id: string;

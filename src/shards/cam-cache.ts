@@ -71,8 +71,11 @@ export async function writeCamCache(dir: string, set: CamSet, meta: CamMeta, rej
   await writeFileAtomic(path.join(dir, 'cams.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
-/** cams.json alone (the commit marker), checked for format and version. */
-export async function readCamMeta(dir: string): Promise<CamMeta> {
+/** A cams.json as read: the fit is always set (a cache made before --fit was made with 'cover'). */
+export type ReadCamMeta = CamMeta & { fit: Fit };
+
+/** cams.json alone (the commit marker), checked for format and version; the fit normalised here, once. */
+export async function readCamMeta(dir: string): Promise<ReadCamMeta> {
   let meta: CamMeta;
   try {
     meta = JSON.parse(await fs.readFile(path.join(dir, 'cams.json'), 'utf8'));
@@ -82,10 +85,10 @@ export async function readCamMeta(dir: string): Promise<CamMeta> {
   if (meta.format !== 'snapmix-cams' || meta.version !== CAM_CACHE_VERSION) {
     throw new UserError(`--cams ${dir}: format ${meta.format} v${meta.version} is not snapmix-cams v${CAM_CACHE_VERSION}; recompute it with 'snapmix cams'`);
   }
-  return meta;
+  return { ...meta, fit: recordedFit(meta.fit) };
 }
 
-export async function readCamCache(dir: string, opts: { part?: boolean } = {}): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[] }> {
+export async function readCamCache(dir: string, opts: { part?: boolean } = {}): Promise<{ set: CamSet; meta: ReadCamMeta; rejects: Reject[] }> {
   const meta = await readCamMeta(dir);
   if (!opts.part) {
     const part = await partNotice(dir);
@@ -136,11 +139,10 @@ export async function readCamCache(dir: string, opts: { part?: boolean } = {}): 
 }
 
 /** CAMs and views must fit sources to the square the same way, or the maps do not sit on the pixels. */
-export function checkCamFit(what: string, meta: CamMeta, fit: Fit | undefined): void {
-  const cams = recordedFit(meta.fit);
-  const views = recordedFit(fit);
+export function checkCamFit(what: string, meta: ReadCamMeta, views: Fit): void {
+  const cams = meta.fit;
   if (cams !== views) {
-    throw new UserError(`${what} was computed with --fit ${cams}${meta.fit ? '' : ' (made before --fit existed)'} but this run uses --fit ${views}: CAMs and views must fit the sources the same way. Pass --fit ${cams}, or recompute the CAMs with 'snapmix cams --fit ${views}'`);
+    throw new UserError(`${what} was computed with --fit ${cams} but this run uses --fit ${views}: CAMs and views must fit the sources the same way. Pass --fit ${cams}, or recompute the CAMs with 'snapmix cams --fit ${views}'`);
   }
 }
 

@@ -28,6 +28,9 @@ export interface GenerateConfig {
   partner?: Exclude<Partner, 'any'>;
 }
 
+/** A config from the resolver: the fit always set. (A stored one may lack it: format-2 outputs, 'cover'.) */
+export type ResolvedConfig = GenerateConfig & { fit: Fit };
+
 export const GENERATE_DEFAULTS = { method: 'snapmix' as Method, rounds: 1, size: 64, fit: DEFAULT_FIT, flip: true, prob: 1, seed: 0, shardSize: 1000, format: 'jpeg' as ImageFormat, quality: 90 };
 
 export type GenerateConfigInput = Partial<Omit<GenerateConfig, 'partner' | 'fit'>> & { partner?: Partner; fit?: Fit };
@@ -36,17 +39,17 @@ export type GenerateConfigInput = Partial<Omit<GenerateConfig, 'partner' | 'fit'
 export const storedConfigInput = (c: GenerateConfig): GenerateConfigInput => ({ ...c, fit: recordedFit(c.fit) });
 
 /** --resize when not given: size / 0.875 (64 → 73, 224 → 256, 448 → 512). */
-export const defaultResize = (size: number) => Math.round(size / 0.875);
+const defaultResize = (size: number) => Math.round(size / 0.875);
 
 /** Defaults filled in, checked against the schema (messages name the flag), keys in canonical order. */
-export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?: number; camBatch?: number } = {}): GenerateConfig {
+export function resolveGenerateConfig(i: GenerateConfigInput): ResolvedConfig {
   const d = GENERATE_DEFAULTS;
   const method = i.method ?? d.method;
   const size = i.size ?? d.size;
   // The standard view policy: resize to size/0.875 (the official CUB recipe crops 448 from 512), then a
   // random size crop; --resize = --size makes flip-only views.
   const resize = i.resize ?? defaultResize(size);
-  const cfg: GenerateConfig = {
+  const cfg: ResolvedConfig = {
     method,
     rounds: i.rounds ?? d.rounds,
     size,
@@ -65,7 +68,6 @@ export function resolveGenerateConfig(i: GenerateConfigInput, extra: { workers?:
   const kebab = {
     method: cfg.method, rounds: cfg.rounds, size: cfg.size, resize: cfg.resize, fit: cfg.fit, crop: cfg.crop, flip: cfg.flip, beta: cfg.beta,
     prob: cfg.prob, seed: cfg.seed, 'shard-size': cfg.shardSize, format: cfg.format, quality: cfg.quality, ...(cfg.partner ? { partner: cfg.partner } : {}),
-    ...(extra.workers !== undefined ? { workers: extra.workers } : {}), ...(extra.camBatch !== undefined ? { 'cam-batch': extra.camBatch } : {}),
   };
   const problems = check('config', kebab, '--');
   if (problems.length) throw new UserError(problems.join('; '));

@@ -11,8 +11,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
  */
 export const entry = () => (process.env.SNAPMIX_CLI === 'dist' ? [path.join(root, 'dist', 'cli', 'main.js')] : ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')]);
 
-export function cli(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...entry(), ...args], {
+export function cli(args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; nodeArgs?: string[] } = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), ...entry(), ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 300_000,
