@@ -358,7 +358,8 @@ test('demo --out is an output like any other: never a directory of the user\'s f
   const before = await tree(mine);
   refused(cli(['demo', '--out', mine, ...W]), /is not empty .* holds no snapmix demo run directory/);
   assert.deepEqual(await tree(mine), before);
-  refused(cli(['demo', '--out', path.join(base, 'demo-w'), '--workers', '0', ...W]), /--workers must be an integer/);
+  refused(cli(['demo', '--out', path.join(base, 'demo-w'), '--workers', '0', ...W]), /--workers must be in \[1, 64\], got 0/);
+  refused(cli(['demo', '--out', path.join(base, 'demo-w'), '--workers', '2.5', ...W]), /--workers must be an integer, got 2.5/);
 });
 
 test('14. reproduce removes its temporary directory when stopped by SIGTERM', async () => {

@@ -38,7 +38,7 @@ test('train: bad data gives a clear error, exit 2, and writes nothing', async ()
   assert.equal(await fs.stat(out).then(() => true, () => false), false);
   const bad = cli(['train', '--data', base, '--out', out, '--epochs', '0', '--backend', 'wasm']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--epochs must be an integer in \[1, 10000\], got 0/);
+  assert.match(bad.stderr, /--epochs must be in \[1, 10000\], got 0/);
   assert.equal(await fs.stat(out).then(() => true, () => false), false);
   const u = cli(['train', '--out', out, '--bogus']);
   assert.equal(u.code, 2);

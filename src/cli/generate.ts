@@ -2,11 +2,11 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { createRequire } from 'node:module';
-import { resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../shards/config.js';
-import { METHODS, PARTNERS, type Method, type Partner } from '../mix/plan.js';
+import { GENERATE_DEFAULTS, resolveGenerateConfig, type GenerateConfig, type GenerateConfigInput } from '../shards/config.js';
+import { METHODS, PARTNERS, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startDescribeBackend, startTeacherBackend, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
+import { headFrom, partFrom, startTeacher, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
 import type { Fit } from '../image/decode.js';
 import { withCamOptions } from './cams.js';
 
@@ -40,19 +40,19 @@ export function builder(y: Argv) {
     .option('teacher', { type: 'string', describe: 'teacher (tfjs model directory or MODEL.onnx): CAMs are computed in the pool and cached in OUT/cams' })
     .option('cams', { type: 'string', describe: "CAM cache from 'snapmix cams' (checked against the data and, if given, the teacher)" })
     .option('out', { type: 'string', describe: 'output shard directory (empty, the same run to resume, or --overwrite)' })
-    .option('method', { choices: METHODS, default: 'snapmix' as Method, describe: 'snapmix: semantic labels; cutmix/mixup: area/blend labels; none: views only' })
-    .option('rounds', { type: 'number', default: 1, describe: 'samples per source image (round r re-draws partners, boxes and views)' })
-    .option('size', { type: 'number', default: 64, describe: 'output image side' })
+    .option('method', { choices: METHODS, default: GENERATE_DEFAULTS.method, describe: 'snapmix: semantic labels; cutmix/mixup: area/blend labels; none: views only' })
+    .option('rounds', { type: 'number', default: GENERATE_DEFAULTS.rounds, describe: 'samples per source image (round r re-draws partners, boxes and views)' })
+    .option('size', { type: 'number', default: GENERATE_DEFAULTS.size, describe: 'output image side' })
     .option('resize', { type: 'number', describe: 'resize the source to this side before cropping (default: --size / 0.875, the standard view policy: 64 → 73, 224 → 256; --resize = --size gives flip-only views)' })
     .option('crop', { choices: ['random', 'center'] as const, describe: 'view crop (default: random when --resize > --size)' })
-    .option('flip', { type: 'boolean', default: true, describe: 'random horizontal flip of each view (--no-flip to disable)' })
+    .option('flip', { type: 'boolean', default: GENERATE_DEFAULTS.flip, describe: 'random horizontal flip of each view (--no-flip to disable)' })
     .option('beta', { type: 'number', describe: 'Beta(beta, beta) parameter (default: snapmix 5, cutmix 3, mixup 1)' })
     .option('partner', { choices: PARTNERS, default: 'any' as Partner, describe: "any: mix with any other source (official; with C classes about 1/C of pairs share a label and get both weights); other-class: only with a source of another class" })
-    .option('prob', { type: 'number', default: 1, describe: 'probability a sample is mixed; otherwise written unmixed (method none)' })
-    .option('seed', { type: 'number', default: 0, describe: 'every draw derives from (seed, round, index)' })
-    .option('shard-size', { type: 'number', default: 1000, describe: 'samples per Arrow shard' })
-    .option('format', { choices: ['jpeg', 'png', 'webp'] as const, default: 'jpeg' as const, describe: 'image encoding' })
-    .option('quality', { type: 'number', default: 90, describe: 'JPEG/WebP quality (1–100)' })
+    .option('prob', { type: 'number', default: GENERATE_DEFAULTS.prob, describe: 'probability a sample is mixed; otherwise written unmixed (method none)' })
+    .option('seed', { type: 'number', default: GENERATE_DEFAULTS.seed, describe: 'every draw derives from (seed, round, index)' })
+    .option('shard-size', { type: 'number', default: GENERATE_DEFAULTS.shardSize, describe: 'samples per Arrow shard' })
+    .option('format', { choices: ['jpeg', 'png', 'webp'] as const, default: GENERATE_DEFAULTS.format, describe: 'image encoding' })
+    .option('quality', { type: 'number', default: GENERATE_DEFAULTS.quality, describe: 'JPEG/WebP quality (1–100)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix output in --out (never a directory snapmix did not write)' })
     .option('cache-mem', { type: 'number', describe: 'MiB of decoded sources kept in memory (each source once, R×R×3 bytes at --resize); past it they spill to a file in --out (default: a quarter of RAM, at most 8 GiB)' })
     .option('license', { type: 'string', describe: 'license of the dataset card OUT/README.md (a Hugging Face license id: cc-by-4.0, mit, other, …; default unknown): say what the source images allow' })
@@ -65,7 +65,6 @@ export function builder(y: Argv) {
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 function cacheMemBytes(mib: number): number {
-  if (!(mib >= 0 && mib <= 1024 * 1024)) throw new UserError(`--cache-mem must be a number of MiB in [0, 1048576], got ${mib}`);
   // A SharedArrayBuffer beyond physical memory cannot be mapped: clamp to half of it and say so.
   const most = Math.floor(os.totalmem() / 2);
   if (mib * 2 ** 20 > most) {
@@ -83,7 +82,7 @@ function configInput(a: Args): GenerateConfigInput {
 
 /** Defaults filled in and checked: bad flags fail here, before any teacher or data is read. */
 export function resolveConfig(a: Args): GenerateConfig {
-  return resolveGenerateConfig(configInput(a), { workers: a.workers ?? 2, camBatch: a.camBatch });
+  return resolveGenerateConfig(configInput(a));
 }
 
 export async function handler(a: Args): Promise<void> {
@@ -96,15 +95,15 @@ export async function handler(a: Args): Promise<void> {
   if (config.method === 'snapmix' && !a.teacher && !a.cams) throw new UserError('--method snapmix needs --teacher MODEL_DIR or --cams CAMS_DIR');
   // Only a teacher pass computes: with --cams, or a method that needs no CAMs, no backend is started
   // (--backend gpu with --cams once failed for want of tfjs-node-gpu it would never use).
-  const teacherPass = config.method === 'snapmix' && !a.cams;
-  const { backend, provider } = teacherPass ? await startTeacherBackend(a.backend, a.teacher) : await startDescribeBackend(a.teacher);
+  const teacher = config.method === 'snapmix' && a.teacher ? await startTeacher(a.backend, a.teacher, headFrom(a), !a.cams) : undefined;
   const dataset = await openDataset(a.data, a.dataFormat);
   const records = splitRecords(dataset, 'train');
   if (!records.length) throw new UserError(`${a.data} has no training images`);
   const r = await generate({
-    config: configInput(a), dataset, records, teacher: a.teacher, cams: a.cams, out: a.out, backend, workers: a.workers, camBatch: a.camBatch,
-    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem), featureLayer: a.featureLayer, classifierLayer: a.classifierLayer,
-    featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider,
+    config: configInput(a), dataset, records, teacher, cams: a.cams, out: a.out, workers: a.workers, camBatch: a.camBatch,
+    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem),
+    // A --teacher that this method does not use is still an input the output may not touch.
+    alsoReads: a.teacher && !teacher ? [{ flag: '--teacher', path: a.teacher }] : [],
     log: (l) => console.error(l),
     onProgress: stageBars(a.quiet),
   });

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError, envError } from '../util/errors.js';
+import { checkOptions } from '../util/schemas.js';
 import * as synth from './synth.js';
 import * as train from './train.js';
 import * as evalCmd from './eval.js';
@@ -32,7 +33,7 @@ function fail(e: unknown): never {
  * Every string or number option must be followed by a value (`--seed --out X` is an error, not the
  * default seed), and a number option must parse as a finite number (`--seed abc` is an error, not NaN).
  */
-function strictValues<T>(y: Argv<T>): Argv<T> {
+function strictValues<T>(y: Argv<T>, command: string): Argv<T> {
   const o = (y as unknown as { getOptions(): { number: string[]; string: string[]; array: string[] } }).getOptions();
   const arrays = new Set(o.array);
   y.requiresArg([...o.number, ...o.string].filter((k) => !arrays.has(k)));
@@ -51,12 +52,16 @@ function strictValues<T>(y: Argv<T>): Argv<T> {
         if (typeof x !== 'number' || !Number.isFinite(x)) throw new UserError(`--${k} must be a number, got ${String(x)}`);
       }
     }
+    // Ranges come from one place, schemas/options.schema.json (generate's: its config schema).
+    const numbers = Object.fromEntries(o.number.filter((k) => !/[A-Z]/.test(k) && argv[k] !== undefined).map((k) => [k, argv[k]]));
+    const problems = checkOptions(command, numbers);
+    if (problems.length) throw new UserError(problems.join('; '));
     return true;
   });
 }
 
 type Mod = { command: string; describe: string; builder: (y: Argv) => Argv<any>; handler: (a: any) => Promise<void> };
-const cmd = (m: Mod): CommandModule => ({ ...m, builder: (y: Argv) => strictValues(m.builder(y)) });
+const cmd = (m: Mod): CommandModule => ({ ...m, builder: (y: Argv) => strictValues(m.builder(y), m.command.split(' ')[0]) });
 
 async function main(): Promise<void> {
   await yargs(hideBin(process.argv))

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../util/errors.js';
 
 export const command = 'preview';
 export const describe = 'contact sheet of samples: both views, both SPMs with boxes, the mix, rho_a/rho_b vs area lam';
@@ -17,7 +16,6 @@ export function builder(y: Argv) {
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   const { readManifest } = await import('../shards/reader.js');
   const { previewSheet } = await import('../pipeline/preview.js');
-  if (!Number.isInteger(a.n) || a.n < 1 || a.n > 256) throw new UserError(`--n must be an integer in [1, 256], got ${a.n}`);
   const m = await readManifest(a.shards);
   const rows = await previewSheet(a.shards, m, a.n, { file: a.out, flag: '--out', reads: [{ flag: '--shards', path: a.shards }], overwrite: a.overwrite }, { data: a.data, cams: a.cams });
   console.log(`preview: ${rows} samples → ${a.out}`);

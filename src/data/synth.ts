@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { checkOptions } from '../util/schemas.js';
 import { inspectOutput, markOutput, ownedName } from '../util/outdir.js';
 import { encodePng } from '../image/decode.js';
 import { classDesign, GLYPHS, maxClasses, PALETTES, renderSample, type SynthDesign, type SynthParams } from './synth-render.js';
@@ -27,7 +28,7 @@ export interface SynthOptions {
 
 export { SYNTH_DEFAULTS } from './synth-defaults.js';
 
-export const SYNTH_VERSION = 1;
+const SYNTH_VERSION = 1;
 
 export interface PartEntry {
   id: string;
@@ -44,12 +45,10 @@ export function className(k: number): string {
 export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir: string }> {
   const design = o.design ?? 'target';
   if (o.classes < 2 || o.classes > maxClasses(design)) throw new UserError(`--classes must be in [2, ${maxClasses(design)}] for --design ${design}, got ${o.classes}`);
-  if (o.size < 16 || o.size > 512) throw new UserError(`--size must be in [16, 512], got ${o.size}`);
-  if (o.perClass < 1 || o.testPerClass < 0) throw new UserError('--per-class must be ≥ 1 and --test-per-class ≥ 0');
-  const [lo, hi] = o.partScale;
-  if (o.partScale.length !== 2 || !(lo > 0 && lo <= hi && hi <= Math.sqrt(0.1))) {
-    throw new UserError(`--part-scale takes two numbers 0 < min ≤ max ≤ 0.316 (the part must cover ≤ 10% of the image), got ${o.partScale.join(' ')}`);
-  }
+  // Each value's range is checked from schemas/options.schema.json; what relates two values, here.
+  const problems = checkOptions('synth', { 'per-class': o.perClass, 'test-per-class': o.testPerClass, size: o.size, seed: o.seed, noise: o.noise, clutter: o.clutter, 'color-jitter': o.colorJitter, 'part-scale': o.partScale });
+  if (o.partScale[0] > o.partScale[1]) problems.push(`--part-scale takes min ≤ max, got ${o.partScale.join(' ')}`);
+  if (problems.length) throw new UserError(problems.join('; '));
   // Written whole into a temporary sibling and renamed, so no lock is needed; --overwrite replaces only
   // an earlier synthetic dataset (its synth.json), never a directory of other files.
   const state = await inspectOutput(o.out, 'synth', [], !!o.overwrite);

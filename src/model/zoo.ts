@@ -2,6 +2,7 @@
 // last conv features (ReLU) → GlobalAveragePooling2D → Dense classifier (logits).
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
+import { checkOptions } from '../util/schemas.js';
 
 export interface ResNetOptions {
   inputSize: number;
@@ -22,15 +23,10 @@ export { DEFAULT_RESNET } from './zoo-defaults.js';
 export const ZOO_FEATURE_LAYER = 'cam_features';
 export const ZOO_CLASSIFIER_LAYER = 'classifier';
 
-export function validateResNetOptions(o: ResNetOptions): void {
-  const check = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`--${name} must be an integer in [${lo}, ${hi}], got ${v}`);
-  };
-  check('size', o.inputSize, 16, 512);
-  check('classes', o.numClasses, 2, 100000);
-  check('width', o.width, 4, 256);
-  check('depth', o.depth, 1, 8);
-  check('stages', o.stages, 1, 5);
+function validateResNetOptions(o: ResNetOptions): void {
+  const problems = checkOptions('train', { size: o.inputSize, width: o.width, depth: o.depth, stages: o.stages });
+  if (!(Number.isInteger(o.numClasses) && o.numClasses >= 2)) problems.push(`a classifier needs at least 2 classes, got ${o.numClasses}`);
+  if (problems.length) throw new UserError(problems.join('; '));
 }
 
 export function buildResNet(o: ResNetOptions): tf.LayersModel {

@@ -1,6 +1,7 @@
 // The training recipe shared by teacher and student training; validated where it enters.
 import { UserError } from '../util/errors.js';
-import { SCHEDULES, type ScheduleKind } from './schedule.js';
+import { checkOptions } from '../util/schemas.js';
+import type { ScheduleKind } from './schedule.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
 export const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'adam'];
@@ -35,21 +36,19 @@ export const DEFAULT_RECIPE: Recipe = {
   flip: true,
 };
 
+/** A recipe checked against the train entry of schemas/options.schema.json (the one place its ranges live). */
 export function validateRecipe(r: Recipe): Recipe {
-  const range = (name: string, v: number, lo: number, hi: number, int = false) => {
-    if (!Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) {
-      throw new UserError(`--${name} must be ${int ? 'an integer ' : ''}in [${lo}, ${hi}], got ${v}`);
-    }
-  };
-  range('epochs', r.epochs, 1, 10000, true);
-  range('batch-size', r.batchSize, 1, 4096, true);
-  range('lr', r.lr, 1e-7, 10);
-  range('momentum', r.momentum, 0, 0.999);
-  range('weight-decay', r.weightDecay, 0, 1);
-  range('warmup', r.warmup, 0, r.epochs);
-  range('crop-pad', r.cropPad, 0, 64, true);
-  range('seed', r.seed, 0, 2 ** 32 - 1, true);
-  if (!OPTIMIZERS.includes(r.optimizer)) throw new UserError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${r.optimizer}`);
-  if (!SCHEDULES.includes(r.schedule)) throw new UserError(`--schedule must be one of ${SCHEDULES.join(', ')}, got ${r.schedule}`);
+  const problems = checkOptions('train', {
+    epochs: r.epochs, 'batch-size': r.batchSize, lr: r.lr, optimizer: r.optimizer, momentum: r.momentum, 'weight-decay': r.weightDecay,
+    schedule: r.schedule, warmup: r.warmup, seed: r.seed, 'crop-pad': r.cropPad,
+  });
+  if (r.warmup > r.epochs) problems.push(`--warmup must be at most --epochs (${r.epochs}), got ${r.warmup}`);
+  if (problems.length) throw new UserError(problems.join('; '));
   return r;
+}
+
+/** --backbone-lr, checked against the same schema (fine-tuning is not part of the recipe). */
+export function checkBackboneLr(v: number): void {
+  const problems = checkOptions('train', { 'backbone-lr': v });
+  if (problems.length) throw new UserError(problems.join('; '));
 }

@@ -15,7 +15,7 @@ import { chosenFit, recordedFit, type Fit } from '../image/decode.js';
 import { evaluate } from './evaluate.js';
 import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
-import { validateRecipe, type Recipe } from './recipe.js';
+import { checkBackboneLr, validateRecipe, type Recipe } from './recipe.js';
 import { openShardSets, type ShardSet } from './shard-set.js';
 import { shardSource } from './shard-source.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -201,7 +201,7 @@ async function startingPoint(o: StudentOptions, r: { resume: boolean; ckptDir: s
   // Identities, not machine paths: the model records what it was trained from, not where it lay.
   let fineTune: FineTune = { init: (r.request.init as { model: string } | null)?.model ?? null, freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 };
   if (o.init) {
-    if (!(fineTune.backboneLr > 0 && fineTune.backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${fineTune.backboneLr}`);
+    checkBackboneLr(fineTune.backboneLr);
   } else if (o.freezeStem || o.backboneLr !== undefined) {
     throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
   }

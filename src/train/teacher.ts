@@ -11,7 +11,7 @@ import { evaluate } from './evaluate.js';
 import { cleanSource } from './clean-source.js';
 import { trainLoop, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
-import { validateRecipe, type Recipe } from './recipe.js';
+import { checkBackboneLr, validateRecipe, type Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
 import { gradientScales, modelFromBackbone } from './init.js';
 import { withOutput, type OutState } from '../util/outdir.js';
@@ -74,7 +74,7 @@ async function train(o: TeacherOptions, outState: OutState): Promise<TeacherResu
   const numClasses = o.dataset.classNames.length;
   const backboneLr = o.backboneLr ?? 1;
   if (!o.init && (o.freezeStem || o.backboneLr !== undefined)) throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
-  if (!(backboneLr > 0 && backboneLr <= 10)) throw new UserError(`--backbone-lr must be in (0, 10], got ${backboneLr}`);
+  checkBackboneLr(backboneLr);
   const model = o.init
     ? (await modelFromBackbone(o.init, { inputSize: o.size, numClasses, seed: recipe.seed, freezeStem: !!o.freezeStem })).model
     : buildResNet({
