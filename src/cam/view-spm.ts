@@ -68,7 +68,7 @@ export function upsampled(cam: ArrayLike<number>, h: number, w: number, R: numbe
 }
 
 /** Σ of the upsampled map over [x1, x2) × [y1, y2) in source (R×R) coordinates. */
-export function upSum(u: UpsampledCam, x1: number, y1: number, x2: number, y2: number): number {
+function upSum(u: UpsampledCam, x1: number, y1: number, x2: number, y2: number): number {
   if (x2 <= x1 || y2 <= y1) return 0;
   const Rp = u.R + 1;
   let s = 0;
@@ -105,7 +105,7 @@ function candidates(a: Axis, lo: number, hi: number): number[] {
 }
 
 /** Minimum of the upsampled map over [x1, x2) × [y1, y2). */
-export function upMin(u: UpsampledCam, x1: number, y1: number, x2: number, y2: number): number {
+function upMin(u: UpsampledCam, x1: number, y1: number, x2: number, y2: number): number {
   let m = Infinity;
   const cy = candidates(u.ys, y1, y2);
   const cx = candidates(u.xs, x1, x2);

@@ -13,7 +13,7 @@ export interface Reject {
   detail?: string;
 }
 
-export const REJECT_MESSAGES: Record<RejectReason, string> = {
+const REJECT_MESSAGES: Record<RejectReason, string> = {
   unreadable: 'the file cannot be read',
   corrupt: 'the file is not a decodable image (damaged, truncated or of an unsupported format)',
 };

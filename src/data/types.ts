@@ -29,7 +29,7 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 /** torchvision.datasets.folder.IMG_EXTENSIONS. */
-export const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
+const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
 
 export function isImageFile(name: string): boolean {
   const lower = name.toLowerCase();

@@ -11,7 +11,7 @@ export interface RgbImage {
 
 export type ResizeMode = 'cover' | 'fill' | 'contain';
 
-export { FITS, DEFAULT_FIT, chosenFit, recordedFit } from './fit.js';
+export { chosenFit, recordedFit } from './fit.js';
 export type { Fit, ImageFormat } from './fit.js';
 
 // Deterministic output across machines matters more than throughput here.

@@ -18,7 +18,7 @@ function chartSvg(W: number, H: number, m: { l: number; r: number; t: number; b:
     parts.join('') + '</svg>';
 }
 
-export function lineChartSvg(series: Series[], title: string, yLabel: string): string {
+function lineChartSvg(series: Series[], title: string, yLabel: string): string {
   const W = 680;
   const H = 400;
   const m = { l: 60, r: 180, t: 40, b: 50 };
@@ -55,7 +55,7 @@ export async function writeLineChart(file: PngTarget, series: Series[], title: s
 export interface Point { x: number; y: number; label: string; /** ± error bar on y (e.g. sd over seeds). */ ySd?: number }
 
 /** A scatter of labelled points with free axes (e.g. student gain against label error), a zero line on y. */
-export function scatterSvg(points: Point[], title: string, xLabel: string, yLabel: string): string {
+function scatterSvg(points: Point[], title: string, xLabel: string, yLabel: string): string {
   const W = 680;
   const H = 400;
   const m = { l: 70, r: 150, t: 40, b: 50 };

@@ -18,14 +18,14 @@ function chunk(type: string, data: Buffer): Buffer {
 }
 
 /** The PNG with our tEXt chunk inserted after IHDR (which is always first and 25 bytes long). */
-export function tagPng(png: Buffer): Buffer {
+function tagPng(png: Buffer): Buffer {
   if (!png.subarray(0, 8).equals(SIG)) throw new Error('not a PNG');
   const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
   return Buffer.concat([png.subarray(0, ihdrEnd), chunk('tEXt', Buffer.from(`${KEY}\0${VALUE}`, 'latin1')), png.subarray(ihdrEnd)]);
 }
 
 /** Whether bytes are a PNG that snapmix wrote (its tEXt chunk among the chunks before the image data). */
-export function isSnapmixPng(b: Buffer): boolean {
+function isSnapmixPng(b: Buffer): boolean {
   if (b.length < 8 || !b.subarray(0, 8).equals(SIG)) return false;
   for (let p = 8; p + 12 <= b.length;) {
     const len = b.readUInt32BE(p);

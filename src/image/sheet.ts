@@ -3,7 +3,7 @@
 export type Rgb = [number, number, number];
 
 /** A jet-like colour for v ∈ [0, 1]. */
-export function heat(v: number): Rgb {
+function heat(v: number): Rgb {
   const t = Math.min(1, Math.max(0, v));
   const r = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 3)));
   const g = Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 2)));

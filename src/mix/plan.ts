@@ -48,7 +48,7 @@ export interface SamplePlan {
 const EMPTY: Box = [0, 0, 0, 0];
 
 /** The view of source j in round r: the same for every sample that uses j in that round. */
-export function viewFor(cfg: PlanConfig, round: number, j: number): CropView {
+function viewFor(cfg: PlanConfig, round: number, j: number): CropView {
   const rng = new Rng(cfg.seed, 'view', round, j);
   const m = cfg.resize - cfg.size;
   const x0 = cfg.crop === 'random' ? rng.int(0, m) : m >> 1;

@@ -68,7 +68,7 @@ function convInfo(xShape: [number, number, number, number], filterShape: [number
   return tf.backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
 }
 
-export function conv2dBackpropFilterKernel(backendName: string) {
+function conv2dBackpropFilterKernel(backendName: string) {
   const k = kernels(backendName);
   return ({ inputs, backend, attrs }: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: Backend; attrs: FilterAttrs }) => {
     const { x, dy } = inputs;
@@ -138,7 +138,7 @@ function stridedInputGradient(s: Scope, backend: Backend, dy: TensorInfo, filter
   return () => s.slice(all, [0, 0, 0, 0], [n, h, w, cin]);
 }
 
-export function conv2dBackpropInputKernel(backendName: string) {
+function conv2dBackpropInputKernel(backendName: string) {
   const k = kernels(backendName);
   return ({ inputs, backend, attrs }: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: Backend; attrs: InputAttrs }) => {
     const { dy, filter } = inputs;

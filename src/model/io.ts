@@ -63,10 +63,6 @@ export interface LoadedModel {
   fingerprint: string;
 }
 
-/** What snapmix recorded beside a model's weights, from model.json alone (no weights read). */
-export async function readModelMeta(dirOrJson: string): Promise<ModelMeta> {
-  return (await readModelJson(dirOrJson)).json.userDefinedMetadata?.snapmix ?? {};
-}
 
 async function readModelJson(dirOrJson: string) {
   const jsonPath = dirOrJson.endsWith('.json') ? dirOrJson : path.join(dirOrJson, 'model.json');
@@ -127,7 +123,7 @@ export async function loadModel(dirOrJson: string): Promise<LoadedModel> {
 }
 
 /** The name of the first float32 weight holding a non-finite value, if any (read straight from the bytes). */
-export function nonFiniteWeight(all: Buffer, specs: tf.io.WeightsManifestEntry[]): string | undefined {
+function nonFiniteWeight(all: Buffer, specs: tf.io.WeightsManifestEntry[]): string | undefined {
   let offset = 0;
   for (const s of specs) {
     const n = s.shape.reduce((a, b) => a * b, 1);

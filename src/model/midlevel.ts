@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 
 /** Identity forward, zero gradient: the mid-level head must not pull on the backbone. */
-export class StopGradient extends tf.layers.Layer {
+class StopGradient extends tf.layers.Layer {
   static className = 'StopGradient';
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
@@ -20,7 +20,7 @@ tf.serialization.registerClass(StopGradient);
 export const MIDLEVEL_CLASSIFIER = 'mid_classifier';
 
 /** The default mid-level layer of a zoo model: the output of the second-to-last stage. */
-export function defaultMidLayer(model: tf.LayersModel): string {
+function defaultMidLayer(model: tf.LayersModel): string {
   const outs = model.layers.map((l) => l.name).filter((n) => /^s\d+b\d+_out$|^cam_features$/.test(n));
   const stages = [...new Set(outs.map((n) => (n === 'cam_features' ? Infinity : Number(n.slice(1).split('b')[0]))))].sort((a, b) => a - b);
   const prev = stages.length > 1 ? stages[stages.length - 2] : undefined;

@@ -10,7 +10,7 @@ import { summarise, weightTable } from './summary.js';
 export const CARD_FILE = 'README.md';
 export const DEFAULT_LICENSE = 'unknown';
 
-export const SNAPMIX_BIBTEX = `@inproceedings{huang2021snapmix,
+const SNAPMIX_BIBTEX = `@inproceedings{huang2021snapmix,
   title     = {SnapMix: Semantically Proportional Mixing for Augmenting Fine-grained Data},
   author    = {Huang, Shaoli and Wang, Xinchao and Tao, Dacheng},
   booktitle = {Proceedings of the AAAI Conference on Artificial Intelligence},
@@ -20,7 +20,7 @@ export const SNAPMIX_BIBTEX = `@inproceedings{huang2021snapmix,
   year      = {2021}
 }`;
 
-export function defaultTitle(m: Pick<Manifest, 'config' | 'dataset'>): string {
+function defaultTitle(m: Pick<Manifest, 'config' | 'dataset'>): string {
   const c = m.config;
   return `SnapMix-augmented ${m.dataset.format} dataset (${c.method}, ${c.rounds} round${c.rounds > 1 ? 's' : ''}, ${c.size} px)`;
 }
@@ -45,7 +45,7 @@ function sizeCategory(n: number): string {
 }
 
 /** The flags that reproduce the config, every one spelled out (defaults may change between versions). */
-export function configFlags(c: Manifest['config']): string {
+function configFlags(c: Manifest['config']): string {
   return [
     `--method ${c.method}`, `--rounds ${c.rounds}`, `--size ${c.size}`, `--resize ${c.resize}`, `--fit ${recordedFit(c.fit)}`, `--crop ${c.crop}`, c.flip ? '--flip' : '--no-flip',
     `--beta ${c.beta}`, `--prob ${c.prob}`, `--seed ${c.seed}`, `--shard-size ${c.shardSize}`, `--format ${c.format}`, `--quality ${c.quality}`,
@@ -66,7 +66,7 @@ export interface CardFiles {
   provenance?: string;
 }
 
-export function arrowFiles(m: Manifest): CardFiles {
+function arrowFiles(m: Manifest): CardFiles {
   return {
     glob: 'data-*.arrow',
     bytes: m.shards.reduce((a, s) => a + s.bytes, 0),

@@ -4,7 +4,7 @@ import type { GenerateConfig } from './config.js';
 import type { Reject } from '../data/reject.js';
 import type { WeightSums } from './summary.js';
 
-export interface ShardEntry {
+interface ShardEntry {
   filename: string;
   first_index: number;
   last_index: number;

@@ -12,7 +12,7 @@ import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
 import { combine } from './summary.js';
 import { CARD_FILE, DEFAULT_LICENSE, renderCard } from './card.js';
 
-export type { Manifest, ReleaseInfo, RunInfo, ShardEntry, ShardStats, SkippedSample, SourceFile } from './manifest-types.js';
+export type { Manifest, ReleaseInfo, RunInfo, ShardStats, SourceFile } from './manifest-types.js';
 import type { ReleaseInfo, RunInfo, ShardStats, SkippedSample, SourceFile, Manifest } from './manifest-types.js';
 
 export const SOURCES_FILE = 'sources.jsonl';
@@ -82,7 +82,7 @@ export async function readSourcesFile(dir: string): Promise<SourceFile[] | undef
   return list;
 }
 
-export const sourcesJsonl = (sources: SourceFile[]) => sources.map((s) => JSON.stringify({ id: s.id, label: s.label, split: s.split, sha256: s.sha256 }) + '\n').join('');
+const sourcesJsonl = (sources: SourceFile[]) => sources.map((s) => JSON.stringify({ id: s.id, label: s.label, split: s.split, sha256: s.sha256 }) + '\n').join('');
 
 /** rejects.jsonl, sources.jsonl, dataset_info.json, state.json, manifest.json and, last, the card (README.md). */
 export async function writeOutputFiles(dir: string, info: RunInfo, stats: ShardStats[]): Promise<{ manifest: Manifest; manifestSha256: string }> {
@@ -129,7 +129,7 @@ export async function readRequest(dir: string): Promise<string | undefined> {
   return fs.readFile(path.join(dir, STATE_DIR, 'request.json'), 'utf8').then((t) => (JSON.parse(t) as { request: string }).request, () => undefined);
 }
 
-export const PART_FILE = 'part.json';
+const PART_FILE = 'part.json';
 
 export interface PartFile {
   format: 'snapmix-part';

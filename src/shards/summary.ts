@@ -3,9 +3,9 @@
 // `verify`'s recount from the rows all arrive at the same numbers, bit for bit.
 
 /** [sum, min, max] of one quantity. */
-export type Acc = [number, number, number];
+type Acc = [number, number, number];
 
-export interface MethodSums { n: number; weight_a: Acc; weight_b: Acc; weight_sum: Acc; area_weight: Acc }
+interface MethodSums { n: number; weight_a: Acc; weight_b: Acc; weight_sum: Acc; area_weight: Acc }
 export type WeightSums = Record<string, MethodSums>;
 
 const KEYS = ['weight_a', 'weight_b', 'weight_sum', 'area_weight'] as const;
@@ -44,7 +44,7 @@ export function combine(parts: WeightSums[]): WeightSums {
   return Object.fromEntries(Object.keys(out).sort().map((m) => [m, out[m]]));
 }
 
-export interface Summary { n: number; mean: number; min: number; max: number }
+interface Summary { n: number; mean: number; min: number; max: number }
 export interface MethodSummary { n: number; weight_a: Summary; weight_b: Summary; weight_sum: Summary; area_weight: Summary }
 
 export function summarise(sums: WeightSums): Record<string, MethodSummary> {

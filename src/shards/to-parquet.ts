@@ -7,7 +7,7 @@ import { RecordBatchReader } from 'apache-arrow';
 export const DEFAULT_ROW_GROUP_BYTES = 100 * 2 ** 20;
 
 /** Rows per row group so that a group holds at most rowGroupBytes of this shard's average row. */
-export function rowsPerGroup(shardBytes: number, rows: number, rowGroupBytes: number): number {
+function rowsPerGroup(shardBytes: number, rows: number, rowGroupBytes: number): number {
   return Math.max(1, Math.floor(rowGroupBytes / Math.max(1, shardBytes / Math.max(1, rows))));
 }
 

@@ -7,7 +7,7 @@ import { buildResNet, ZOO_CLASSIFIER_LAYER, type ResNetOptions } from '../model/
 import { UserError } from '../util/errors.js';
 
 /** The zoo architecture of a trained model, read from its layers (stem width, blocks per stage, stages). */
-export function zooArchOf(model: tf.LayersModel, file: string): Pick<ResNetOptions, 'width' | 'depth' | 'stages'> {
+function zooArchOf(model: tf.LayersModel, file: string): Pick<ResNetOptions, 'width' | 'depth' | 'stages'> {
   const names = model.layers.map((l) => l.name);
   let stem: tf.Tensor | undefined;
   try {
@@ -48,7 +48,7 @@ export async function modelFromBackbone(dir: string, o: { inputSize: number; num
 }
 
 /** A zoo backbone layer (stem or a residual block), as opposed to a classifier or the mid-level head. */
-export const isBackboneLayer = (name: string) => /^stem_|^s\d+b\d+_/.test(name);
+const isBackboneLayer = (name: string) => /^stem_|^s\d+b\d+_/.test(name);
 
 /** Per trainable weight: the factor its gradient is scaled by (backbone: backboneLr; new layers: 1). */
 export function gradientScales(model: tf.LayersModel, backboneLr: number): number[] {

@@ -1,8 +1,7 @@
 // The training loop shared by teacher (clean data) and student (mixed shards): batches of normalised
 // images with dense targets, loss = −Σ_c t_c·log softmax(z)_c (= rho_a·CE(y_a) + rho_b·CE(y_b) for
-// SnapMix targets, README "SnapMix semantics"), L2 weight decay on kernels, scheduled learning rate.
+// SnapMix targets, docs/SHARDS.md "SnapMix semantics"), L2 weight decay on kernels, scheduled learning rate.
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { learningRate } from './schedule.js';
 import type { Recipe } from './recipe.js';
@@ -74,24 +73,13 @@ async function* ahead(src: AsyncIterable<Batch> | Iterable<Batch>): AsyncGenerat
   }
 }
 
-export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; history: EpochMetrics[] }> {
-  const { model, source, recipe } = o;
-  const opt = o.optimizer ?? makeOptimizer(recipe);
+type Step = (batch: Batch, lr: number) => Promise<{ loss: number; pred: Int32Array }>;
+
+/** One optimizer step in this thread (the replicas have their own): the batch's mean loss and predictions. */
+function inProcessStep(model: tf.LayersModel, opt: tf.Optimizer, source: BatchSource, recipe: Recipe, scales: number[] | undefined): Step {
   const kernels = model.trainableWeights.filter((w) => /kernel/.test(w.name)).map((w) => w.read());
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const replicas = (o.trainWorkers ?? 1) > 1
-    ? await Replicas.start({ model, optimizer: opt, recipe, n: o.trainWorkers!, size: source.size, numClasses: source.numClasses, gradScales: o.gradScales })
-    : undefined;
-  if (!replicas) {
-    // The same training fast path the replicas use (one op per BatchNorm, lazy conv gradients).
-    fastBatchNorm(model);
-    plainConvolutions(model);
-  }
-  const scales = o.gradScales?.some((x) => x !== 1) ? o.gradScales : undefined;
-  if (scales && scales.length !== vars.length) throw new Error(`gradScales has ${scales.length} entries for ${vars.length} trainable weights`);
-  /** One optimizer step, in process or on the replicas: the batch's mean loss and predictions. */
-  const step = async (batch: Batch, lr: number): Promise<{ loss: number; pred: Int32Array }> => {
-    if (replicas) return replicas.step(batch, lr);
+  return async (batch, lr) => {
     setLr(opt, lr);
     const x = tf.tensor4d(batch.x, [batch.n, source.size, source.size, 3]);
     const t = tf.tensor2d(batch.targets, [batch.n, source.numClasses]);
@@ -116,45 +104,70 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
     tf.dispose([x, t, cost, predT!]);
     return { loss, pred };
   };
+}
+
+/**
+ * One epoch's batches through `step`, with the progress bar. `pipelined` (replicas): step b+1 is queued
+ * before step b's result is read, so each replica starts it as soon as it finishes step b, without a round
+ * trip through this thread (the replicas apply their own updates).
+ */
+async function runEpoch(o: LoopOptions, epoch: number, step: Step, pipelined: boolean): Promise<{ lossSum: number; accSum: number; seen: number; lr: number }> {
+  const { source, recipe } = o;
+  const bar = createProgress(`epoch ${epoch + 1}/${recipe.epochs}`, source.batchesPerEpoch, { quiet: o.quiet });
+  let lossSum = 0;
+  let accSum = 0;
+  let seen = 0;
+  let done = 0;
+  let lr = recipe.lr;
+  const settle = async (s: { batch: Batch; result: ReturnType<Step> }) => {
+    const { loss: lossV, pred } = await s.result;
+    for (let i = 0; i < s.batch.n; i++) if (pred[i] === s.batch.labels[i]) accSum++;
+    lossSum += lossV * s.batch.n;
+    seen += s.batch.n;
+    done++;
+    if (!Number.isFinite(lossV)) throw new Error(`training diverged at epoch ${epoch + 1} batch ${done} (loss ${lossV}); lower --lr`);
+    bar.update(done, { loss: (lossSum / seen).toFixed(3), acc: (accSum / seen).toFixed(3) });
+  };
+  let pending: Parameters<typeof settle>[0] | undefined;
+  let b = 0;
+  for await (const batch of ahead(source.epoch(epoch))) {
+    lr = learningRate(recipe.schedule, recipe.lr, epoch + b / source.batchesPerEpoch, recipe.epochs, recipe.warmup);
+    const next = { batch, result: step(batch, lr) };
+    next.result.catch(() => {}); // awaited in settle; a failure elsewhere must not leave it unhandled
+    b++;
+    if (pending) await settle(pending);
+    pending = next;
+    if (!pipelined) {
+      await settle(pending);
+      pending = undefined;
+    }
+  }
+  if (pending) await settle(pending);
+  bar.stop();
+  return { lossSum, accSum, seen, lr };
+}
+
+export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; history: EpochMetrics[] }> {
+  const { model, source, recipe } = o;
+  const opt = o.optimizer ?? makeOptimizer(recipe);
+  const replicas = (o.trainWorkers ?? 1) > 1
+    ? await Replicas.start({ model, optimizer: opt, recipe, n: o.trainWorkers!, size: source.size, numClasses: source.numClasses, gradScales: o.gradScales })
+    : undefined;
+  if (!replicas) {
+    // The same training fast path the replicas use (one op per BatchNorm, lazy conv gradients).
+    fastBatchNorm(model);
+    plainConvolutions(model);
+  }
+  const scales = o.gradScales?.some((x) => x !== 1) ? o.gradScales : undefined;
+  if (scales && scales.length !== model.trainableWeights.length) throw new Error(`gradScales has ${scales.length} entries for ${model.trainableWeights.length} trainable weights`);
+  const step: Step = replicas ? (batch, lr) => replicas.step(batch, lr) : inProcessStep(model, opt, source, recipe, scales);
   let best = o.bestSoFar ?? -Infinity;
   const history: EpochMetrics[] = [];
   const end = Math.min(recipe.epochs, o.stopAfterEpoch ?? recipe.epochs);
   try {
     for (let epoch = o.startEpoch ?? 0; epoch < end; epoch++) {
       const t0 = Date.now();
-      const bar = createProgress(`epoch ${epoch + 1}/${recipe.epochs}`, source.batchesPerEpoch, { quiet: o.quiet });
-      let lossSum = 0;
-      let accSum = 0;
-      let seen = 0;
-      let b = 0;
-      let lr = recipe.lr;
-      const settle = async (s: { batch: Batch; result: Promise<{ loss: number; pred: Int32Array }> }) => {
-        const { loss: lossV, pred } = await s.result;
-        for (let i = 0; i < s.batch.n; i++) if (pred[i] === s.batch.labels[i]) accSum++;
-        lossSum += lossV * s.batch.n;
-        seen += s.batch.n;
-        done++;
-        if (!Number.isFinite(lossV)) throw new Error(`training diverged at epoch ${epoch + 1} batch ${done} (loss ${lossV}); lower --lr`);
-        bar.update(done, { loss: (lossSum / seen).toFixed(3), acc: (accSum / seen).toFixed(3) });
-      };
-      // With replicas, step b+1 is queued before step b's result is read: each replica starts it as soon as
-      // it finishes step b, without a round trip through this thread (the replicas apply their own updates).
-      let pending: Parameters<typeof settle>[0] | undefined;
-      let done = 0;
-      for await (const batch of ahead(source.epoch(epoch))) {
-        lr = learningRate(recipe.schedule, recipe.lr, epoch + b / source.batchesPerEpoch, recipe.epochs, recipe.warmup);
-        const next = { batch, result: step(batch, lr) };
-        next.result.catch(() => {}); // awaited in settle; a failure elsewhere must not leave it unhandled
-        b++;
-        if (pending) await settle(pending);
-        pending = next;
-        if (!replicas) {
-          await settle(pending);
-          pending = undefined;
-        }
-      }
-      if (pending) await settle(pending);
-      bar.stop();
+      const { lossSum, accSum, seen, lr } = await runEpoch(o, epoch, step, !!replicas);
       // The replicas hold the trained weights: bring them into the model for evaluation and saving.
       if (replicas) await replicas.pull(model, opt);
       const trainSeconds = (Date.now() - t0) / 1000;
@@ -180,9 +193,4 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
   }
   opt.dispose();
   return { best: Number.isFinite(best) && best >= 0 ? best : null, history };
-}
-
-export async function ensureDir(p: string): Promise<string> {
-  await fs.mkdir(p, { recursive: true });
-  return path.resolve(p);
 }

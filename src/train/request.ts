@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { STATE_DIR, type OutState } from '../util/outdir.js';
 import type { DatasetRecord } from '../data/types.js';
 
-export const TRAIN_REQUEST_FILE = 'train-request.json';
+const TRAIN_REQUEST_FILE = 'train-request.json';
 export type TrainRequest = { [k: string]: Json };
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');

@@ -42,7 +42,7 @@ async function countRows(file: string): Promise<number> {
   return n;
 }
 
-export async function openShardSet(dir: string): Promise<ShardSet> {
+async function openShardSet(dir: string): Promise<ShardSet> {
   const entries = await fs.readdir(dir).catch(() => undefined);
   if (!entries) throw new UserError(`--shards ${dir} does not exist`);
   if (!entries.length) throw new UserError(`--shards ${dir} is empty; point it at a 'snapmix generate' output`);

@@ -13,7 +13,7 @@ import { UserError } from '../util/errors.js';
 interface Row { image: Uint8Array; la: number; lb: number; wa: number; wb: number; where: string }
 
 /** Epoch e of a set read with --epoch-rounds: round e mod R only (one pass over the sources per epoch). */
-export const roundOf = (set: ShardSet, epoch: number): number => epoch % set.rounds!.count;
+const roundOf = (set: ShardSet, epoch: number): number => epoch % set.rounds!.count;
 
 const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
 

@@ -3,9 +3,9 @@
 // order, so all of them get the same bits and the replicas stay identical.
 
 /** Control words: [abort, (count, generation) per barrier …]. */
-export const CTL_ABORT = 0;
+const CTL_ABORT = 0;
 
-export class AbortedError extends Error {}
+class AbortedError extends Error {}
 
 const SPIN = 200_000;
 
@@ -32,7 +32,7 @@ export function waitUntil(words: Int32Array, index: number, ready: (v: number) =
 }
 
 /** Wait until `parties` replicas have arrived at barrier `at` (words at, at+1 of ctl). */
-export function barrier(ctl: Int32Array, at: number, parties: number): void {
+function barrier(ctl: Int32Array, at: number, parties: number): void {
   if (parties <= 1) return;
   const gen = Atomics.load(ctl, at + 1);
   if (Atomics.add(ctl, at, 1) === parties - 1) {

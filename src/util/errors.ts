@@ -38,11 +38,3 @@ export function envError(e: unknown, context?: string): unknown {
   return new UserError(`${where}: ${what} (${err.code}${err.syscall ? ` in ${err.syscall}` : ''}); ${fix}`);
 }
 
-/** Run fn, turning environment failures into UserErrors. */
-export async function mapEnvErrors<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw envError(e);
-  }
-}

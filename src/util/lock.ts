@@ -11,7 +11,7 @@ import { UserError } from './errors.js';
 export const LOCK_FILE = '.snapmix.lock';
 
 /** start: the owner's process start time in clock ticks since boot (Linux /proc), to tell a reused pid apart. */
-export interface LockInfo { pid: number; host: string; command: string; started: string; start?: string }
+interface LockInfo { pid: number; host: string; command: string; started: string; start?: string }
 
 export interface Lock {
   file: string;

@@ -47,7 +47,7 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
 }
 
 /** Which kind of snapmix output dir holds, by its marker (or the content markers of older versions). */
-export async function outputKindOf(dir: string): Promise<OutputKind | undefined> {
+async function outputKindOf(dir: string): Promise<OutputKind | undefined> {
   const m = await readJson(path.join(dir, STATE_DIR, MARKER));
   if (m && typeof m.kind === 'string' && m.kind in KIND_WORDS) return m.kind as OutputKind;
   if (await readJson(path.join(dir, STATE_DIR, 'request.json'))) return 'shards';
@@ -210,7 +210,7 @@ export async function markOutput(dir: string, kind: OutputKind): Promise<void> {
 }
 
 /** Remove our own temporary leftovers (a kill or ENOSPC mid-write) from dir and dir/.snapmix. */
-export async function removeLeftovers(dir: string): Promise<string[]> {
+async function removeLeftovers(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const d of [dir, path.join(dir, STATE_DIR), path.join(dir, 'cams')]) {
     for (const e of await fs.readdir(d).catch(() => [] as string[])) {

@@ -17,14 +17,14 @@ function mix32(h: number): number {
 }
 
 /** Stable hash of a string label, so streams are named, not numbered. */
-export function hashString(s: string): number {
+function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return mix32(h >>> 0);
 }
 
 /** Fold a seed, a stream name and integer counters into one 32-bit seed. */
-export function deriveSeed(seed: number, stream: string, ...counters: number[]): number {
+function deriveSeed(seed: number, stream: string, ...counters: number[]): number {
   let h = mix32((seed >>> 0) ^ 0x9e3779b9);
   h = mix32(h ^ hashString(stream));
   for (const c of counters) {

@@ -6,7 +6,7 @@
 import { waitUntil } from './barrier.js';
 
 /** Commands in flight at most (loop.ts posts step b+1, then waits for step b). */
-export const QUEUE_DEPTH = 2;
+const QUEUE_DEPTH = 2;
 
 export type Command =
   | { kind: 'step'; slot: number; total: number; active: number; lr: number }
