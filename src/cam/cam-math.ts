@@ -1,5 +1,5 @@
 // CAM from a feature map and classifier weights, for runtimes that hand back raw features (ONNX):
-// cam[n, p] = Σ_k ReLU(f[n, k, p]) · W[label_n, k] + b[label_n]   (README "SnapMix semantics"; hand-written: it is the product).
+// cam[n, p] = Σ_k ReLU(f[n, k, p]) · W[label_n, k] + b[label_n]   (docs/SHARDS.md "SnapMix semantics"; hand-written: it is the product).
 export interface FeatureBatch {
   data: Float32Array;
   /** [n, K, h, w] (PyTorch) or [n, h, w, K] (Keras/tf2onnx). */

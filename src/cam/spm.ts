@@ -1,4 +1,4 @@
-// Hand-written numerics of the product (README "SnapMix semantics"): the semantic percentage map and O(1) box masses.
+// Hand-written numerics of the product (docs/SHARDS.md "SnapMix semantics"): the semantic percentage map and O(1) box masses.
 import { upsampleBilinear } from './upsample.js';
 
 export interface Spm {

@@ -1,4 +1,4 @@
-// Hand-written numerics of the product (README "SnapMix semantics"): bilinear upsampling with PyTorch's
+// Hand-written numerics of the product (docs/SHARDS.md "SnapMix semantics"): bilinear upsampling with PyTorch's
 // align_corners=False convention, as the official SnapMix code upsamples CAMs.
 
 /** Source coordinate map for one axis: dst i → (i0, i1, λ) with PyTorch align_corners=False. */

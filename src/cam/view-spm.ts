@@ -1,4 +1,4 @@
-// SPM masses of a view without building the R×R map (hand-written numerics of the product, README "SnapMix semantics").
+// SPM masses of a view without building the R×R map (hand-written numerics of the product, docs/SHARDS.md "SnapMix semantics").
 // The upsampled CAM is bilinear in the low-resolution CAM, so a box sum over it is
 //   Σ_i Σ_j cam[i, j] · Wy_i(y1, y2) · Wx_j(x1, x2),
 // with W the prefix sums of each source row's/column's interpolation weights: O(h·w) per box instead of

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 
 export const command = 'verify <shards>';
-export const describe = 'check every claim of a shard directory against its bytes (exit 2 on any problem); see README "Safety"';
+export const describe = 'check every claim of a shard directory against its bytes (exit 2 on any problem); see docs/SAFETY.md';
 
 export function builder(y: Argv) {
   return y

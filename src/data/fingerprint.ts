@@ -1,4 +1,4 @@
-// Dataset identity for caches and shards: class names, ids, labels, splits and file bytes (docs/ARCHITECTURE.md "Contracts").
+// Dataset identity for caches and shards: class names, ids, labels, splits and file bytes (docs/ARCHITECTURE.md "3. Contracts").
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { DatasetRecord } from './types.js';

@@ -1,4 +1,4 @@
-// Box sampling as the official SnapMix/CutMix rand_bbox (README "SnapMix semantics"), on a seeded Rng.
+// Box sampling as the official SnapMix/CutMix rand_bbox (docs/SHARDS.md "SnapMix semantics"), on a seeded Rng.
 import type { Rng } from '../util/rng.js';
 import type { Box } from '../cam/spm.js';
 

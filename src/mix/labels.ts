@@ -1,4 +1,4 @@
-// Label weights for each method (README "SnapMix semantics"): pure functions of SPMs (as integral images) and boxes.
+// Label weights for each method (docs/SHARDS.md "SnapMix semantics"): pure functions of SPMs (as integral images) and boxes.
 import { boxArea, boxSum, integralImage, type Box } from '../cam/spm.js';
 
 export interface Weights {

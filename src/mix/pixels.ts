@@ -1,4 +1,4 @@
-// Pixel mixing, hand-written because it is the product (README "SnapMix semantics"). Images are HWC uint8 RGB, S×S.
+// Pixel mixing, hand-written because it is the product (docs/SHARDS.md "SnapMix semantics"). Images are HWC uint8 RGB, S×S.
 import type { Box } from '../cam/spm.js';
 
 

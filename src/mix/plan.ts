@@ -1,4 +1,4 @@
-// The seeded plan (docs/ARCHITECTURE.md "Contracts"): round r, source i → partner, views, boxes, method. Every draw for
+// The seeded plan (docs/ARCHITECTURE.md "3. Contracts"): round r, source i → partner, views, boxes, method. Every draw for
 // (r, i) comes from its own counter-based Rng, so the plan is independent of workers and job splits.
 import { Rng } from '../util/rng.js';
 import type { Box } from '../cam/spm.js';

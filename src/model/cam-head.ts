@@ -1,5 +1,5 @@
 // Find a model's CAM head: the last 4-D layer feeding a GlobalAveragePooling2D and the Dense classifier
-// after it. CAM = ReLU(features)·W + b (README "SnapMix semantics"), computed from one forward pass.
+// after it. CAM = ReLU(features)·W + b (docs/SHARDS.md "SnapMix semantics"), computed from one forward pass.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../util/errors.js';
 

@@ -108,7 +108,7 @@ function providerBlocked(p: OrtProvider): string | undefined {
   if (p === 'cuda') {
     const dir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
     const bin = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
-    return existsSync(bin) ? undefined : 'CUDA provider files not installed (README: "Bring your PyTorch teacher")';
+    return existsSync(bin) ? undefined : 'CUDA provider files not installed (docs/PYTORCH.md "Execution providers")';
   }
   if (p === 'webgpu') {
     const found = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib'].some((d) => existsSync(path.join(d, 'libvulkan.so.1')));

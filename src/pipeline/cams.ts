@@ -17,7 +17,7 @@ export interface CamOptions {
   split: string;
   /** Described once by the caller: path, head, compute (tfjs backend or ONNX provider), fingerprint. */
   teacher: Teacher;
-  /** Worker threads; default: 2 for tfjs wasm, 1 for ONNX (one session using every core measured faster: README). */
+  /** Worker threads; default: 2 for tfjs wasm, 1 for ONNX (one session using every core measured alike: docs/MEASUREMENTS.md "CAM pass (ONNX and tfjs teachers)"). */
   workers?: number;
   batchSize: number;
   strict: boolean;

@@ -42,7 +42,7 @@ export interface DemoPreset {
 }
 
 /**
- * The default fits ≤ 10 minutes on 2 cores with wasm (README: Demo): 5 classes × 100 images gives a
+ * The default fits ≤ 10 minutes on 2 cores with wasm (README "Demo"): 5 classes × 100 images gives a
  * teacher whose CAMs find the part (10 classes × 50 in the same time gave a 22% teacher).
  */
 export const DEMO_PRESETS: Record<'default' | 'full', DemoPreset> = {

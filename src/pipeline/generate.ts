@@ -32,7 +32,7 @@ export interface GenerateResult {
   part?: { index: number; of: number };
 }
 
-/** The output guard and lock (src/util/outdir.ts) around one run; see README "Safety". */
+/** The output guard and lock (src/util/outdir.ts) around one run; see docs/SAFETY.md. */
 export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   // canonical keys: the hash and metadata must not depend on the caller's spelling
   const o: Resolved = { ...opts, config: resolveGenerateConfig({ ...opts.config, fit: opts.config.fit ?? (await camsFit(opts)) }) };

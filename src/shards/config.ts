@@ -80,7 +80,7 @@ export function planConfigOf(c: GenerateConfig): PlanConfig {
   return { method: c.method, beta: c.beta, prob: c.prob, seed: c.seed, size: c.size, resize: c.resize, crop: c.crop, flip: c.flip, ...(c.partner ? { partner: c.partner } : {}) };
 }
 
-/** The request: what the output bytes are a function of (docs/ARCHITECTURE.md "Contracts"), as one hash. */
+/** The request: what the output bytes are a function of (docs/ARCHITECTURE.md "3. Contracts"), as one hash. */
 export function requestHash(cfg: GenerateConfig, datasetFp: string, teacherFp: string | null): string {
   return createHash('sha256').update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp: datasetFp, teacher: teacherFp })).digest('hex');
 }

@@ -1,4 +1,4 @@
-// The shard contract (README "Shard contract"): Arrow columns, HF `datasets` feature JSON, schema metadata.
+// The shard contract (docs/SHARDS.md "Shard contract"): Arrow columns, HF `datasets` feature JSON, schema metadata.
 import type { Data, Field } from 'apache-arrow';
 import { binaryData, fieldOf, fixedListData, float32Data, int32Data, int64Data, structData, utf8Data } from './arrow-build.js';
 import type { Method } from '../mix/plan.js';

@@ -21,7 +21,7 @@ export interface Recipe {
   flip: boolean;
 }
 
-/** Measured on `synth --classes 10 --size 64`: see README "Training the teacher". */
+/** Measured on `synth --classes 10 --size 64`: see docs/TRAINING.md "Training the teacher". */
 export const DEFAULT_RECIPE: Recipe = {
   epochs: 30,
   batchSize: 32,

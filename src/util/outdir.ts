@@ -1,4 +1,4 @@
-// Ownership of an output directory (README "Safety"). Before anything is written:
+// Ownership of an output directory (docs/SAFETY.md). Before anything is written:
 //   - --out must not be a file, and must not equal, contain or sit inside anything the run reads
 //     (dataset root, teacher, CAM cache, shards, validation data);
 //   - a non-empty --out is touched only if it holds a snapmix output of the same kind (its marker

@@ -1,4 +1,4 @@
-// Counter-based randomness (docs/ARCHITECTURE.md "Contracts"): every draw for (seed, stream, ...counters) comes from its own
+// Counter-based randomness (docs/ARCHITECTURE.md "3. Contracts"): every draw for (seed, stream, ...counters) comes from its own
 // generator, so results never depend on worker count or completion order.
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
