@@ -86,14 +86,14 @@ type Stage = { name: string; args: (out: string) => string[]; skip: (rel: string
 const refShards = path.join(tmp, 'ref-generate');
 // The student trains on a smaller output of its own (4 rounds), so its runs stay short.
 const trainShards = path.join(tmp, 'train-shards');
-runSync(['generate', '--data', data, '--teacher', teacher, '--out', trainShards, '--size', '32', '--rounds', '4', '--backend', 'wasm', '--quiet']);
+runSync(['generate', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', trainShards, '--size', '32', '--rounds', '4', '--backend', 'wasm', '--quiet']);
 // Parts of a split generate for the merge stage (the request of the generate stage, in 2 parts).
-const genArgs = (o: string) => ['generate', '--data', data, '--teacher', teacher, '--out', o, '--size', '32', '--resize', '36', '--rounds', '40', '--shard-size', '160', '--backend', 'wasm', '--quiet', '--workers', '2'];
+const genArgs = (o: string) => ['generate', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', o, '--size', '32', '--resize', '36', '--rounds', '40', '--shard-size', '160', '--backend', 'wasm', '--quiet', '--workers', '2'];
 const genParts = [0, 1].map((i) => path.join(tmp, `gen-part-${i}`));
 genParts.forEach((p, i) => runSync([...genArgs(p), '--num-shards', '2', '--shard-index', String(i)]));
 const stages: Stage[] = [
-  { name: 'cams', args: (o) => ['cams', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8'], skip: (r) => r.startsWith('.snapmix'), markers: [['cams.arrow', 'cams.arrow'], ['cams.json', 'cams.json (done)']] },
-  { name: 'cams part 1 of 2', args: (o) => ['cams', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8', '--num-shards', '2', '--shard-index', '1'], skip: (r) => r === '.snapmix/output.json', markers: [['cams.json', 'cams.json'], ['.snapmix/cams-part.json', 'part record (done)']] },
+  { name: 'cams', args: (o) => ['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8'], skip: (r) => r.startsWith('.snapmix'), markers: [['cams.arrow', 'cams.arrow'], ['cams.json', 'cams.json (done)']] },
+  { name: 'cams part 1 of 2', args: (o) => ['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', o, '--backend', 'wasm', '--quiet', '--workers', '2', '--cam-batch', '8', '--num-shards', '2', '--shard-index', '1'], skip: (r) => r === '.snapmix/output.json', markers: [['cams.json', 'cams.json'], ['.snapmix/cams-part.json', 'part record (done)']] },
   { name: 'generate', args: genArgs, skip: (r) => r === '.snapmix/sources.json', markers: [['cams/cams.json', 'CAMs'], ['.snapmix/data-00000-of-00020.arrow.json', 'shard 0'], ['.snapmix/data-00010-of-00020.arrow.json', 'shard 10'], ['manifest.json', 'manifest (done)']] },
   { name: 'merge', args: (o) => ['merge', ...genParts, '--out', o], skip: (r) => r === '.snapmix/sources.json', markers: [['.snapmix/request.json', 'request'], ['.snapmix/data-00010-of-00020.arrow.json', 'shard 10'], ['manifest.json', 'manifest (done)']] },
   { name: 'export', args: (o) => ['export', refShards, '--to', 'parquet', '--out', o, '--quiet'], skip: () => false, markers: [['.snapmix/export-request.json', 'request'], ['data-00010-of-00020.parquet', 'parquet 10'], ['export.json', 'export.json'], ['README.md', 'card (done)']] },

@@ -15,7 +15,7 @@ const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { en
 
 test('--help loads no compute or image library (tfjs, onnxruntime, sharp, Arrow): it answers in about 0.3 s', async () => {
   const dir = await tmpDir();
-  for (const args of [['--help'], ['generate', '--help'], ['train', '--help'], ['eval', '--help']]) {
+  for (const args of [['--help'], ['generate', '--allow-weak-teacher', '--help'], ['train', '--help'], ['eval', '--help']]) {
     const trace = path.join(dir, `${args.join('-')}.txt`);
     const r = spawnSync(process.execPath, ['--import', path.join(root, 'test', 'helpers', 'trace-imports.mjs'), bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', TRACE_IMPORTS: trace } });
     assert.equal(r.status, 0, r.stderr);
@@ -42,11 +42,11 @@ test('dist CLI: --help on every command; synth → cams → generate → verify 
   await initBackend('wasm');
   await makeTeacher(path.join(base, 'teacher'), ['class_00', 'class_01', 'class_02'], 32);
   const cams = path.join(base, 'cams');
-  const c = run(['cams', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', cams, '--workers', '2', '--backend', 'wasm', '--quiet']);
+  const c = run(['cams', '--allow-weak-teacher', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', cams, '--workers', '2', '--backend', 'wasm', '--quiet']);
   assert.equal(c.status, 0, c.stderr);
   assert.match(c.stdout, /cams: 15 CAMs \(16×16, --fit fill\)/);
   const out = path.join(base, 'out');
-  const g = run(['generate', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--rounds', '2', '--shard-size', '8', '--workers', '2', '--backend', 'wasm', '--quiet']);
+  const g = run(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--rounds', '2', '--shard-size', '8', '--workers', '2', '--backend', 'wasm', '--quiet']);
   assert.equal(g.status, 0, g.stderr);
   assert.match(g.stdout, /generate: 30 samples in 4 shard\(s\)/);
   const v = run(['verify', out]);

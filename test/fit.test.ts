@@ -107,16 +107,16 @@ test('a new request defaults to fill; a stored config without fit (format 2) rea
 test('cams --fit cover is recorded; generate follows the cache, and refuses a --fit the CAMs were not made with', () => {
   const cams = path.join(base, 'cams-cover');
   const teacher = path.join(base, 'teacher');
-  const c = cli(['cams', '--data', data, '--teacher', teacher, '--out', cams, '--fit', 'cover', '--quiet']);
+  const c = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', cams, '--fit', 'cover', '--quiet']);
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /--fit cover/);
   const out = path.join(base, 'follow');
-  const g = cli(['generate', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--shard-size', '10', '--quiet']);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--shard-size', '10', '--quiet']);
   assert.equal(g.code, 0, g.stderr);
   return fs.readFile(path.join(out, 'manifest.json'), 'utf8').then(async (t) => {
     assert.equal((JSON.parse(t) as { config: { fit: string } }).config.fit, 'cover');
     const bad = path.join(base, 'mismatch');
-    const r = cli(['generate', '--data', data, '--cams', cams, '--fit', 'fill', '--out', bad, '--size', '32', '--quiet']);
+    const r = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--fit', 'fill', '--out', bad, '--size', '32', '--quiet']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /computed with --fit cover .* uses --fit fill/);
     assert.match(r.stderr, /snapmix cams --fit fill/);
@@ -132,7 +132,7 @@ test('train records its --fit in the model; cams follows the teacher when --fit 
   const meta = JSON.parse(await fs.readFile(path.join(model, 'model.json'), 'utf8')) as { userDefinedMetadata: { snapmix: { fit: string } } };
   assert.equal(meta.userDefinedMetadata.snapmix.fit, 'cover');
   const cams = path.join(base, 'cams-teacher');
-  const c = cli(['cams', '--data', data, '--teacher', model, '--out', cams, '--quiet']);
+  const c = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', model, '--out', cams, '--quiet']);
   assert.equal(c.code, 0, c.stderr);
   assert.equal((JSON.parse(await fs.readFile(path.join(cams, 'cams.json'), 'utf8')) as { fit: string }).fit, 'cover');
 });
@@ -140,13 +140,13 @@ test('train records its --fit in the model; cams follows the teacher when --fit 
 test('a CAM cache of another --fit is refused where it would be reused: cams into it again, preview with it; nothing is overwritten or written', async () => {
   const cover = path.join(base, 'cams-cover'); // made with --fit cover by the test above
   const before = await fs.readFile(path.join(cover, 'cams.json'), 'utf8');
-  const again = cli(['cams', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', cover, '--fit', 'fill', '--quiet']);
+  const again = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', cover, '--fit', 'fill', '--quiet']);
   assert.equal(again.code, 2, again.stderr);
   assert.match(again.stderr, /already holds a CAM cache of other data, another teacher or another --fit; pass --overwrite/);
   assert.equal(await fs.readFile(path.join(cover, 'cams.json'), 'utf8'), before);
   // The 'follow' shards were made with cover CAMs; preview replaying them with fill CAMs must refuse.
   const fill = path.join(base, 'cams-fill');
-  assert.equal(cli(['cams', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', fill, '--quiet']).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', path.join(base, 'teacher'), '--out', fill, '--quiet']).code, 0);
   const png = path.join(base, 'preview.png');
   const p = cli(['preview', '--shards', path.join(base, 'follow'), '--cams', fill, '--out', png]);
   assert.equal(p.code, 2, p.stderr);

@@ -34,7 +34,7 @@ before(async () => {
 
 async function run(out: string, workers: number, extra: Partial<Parameters<typeof generate>[0]> = {}, config = cfg) {
   const dataset = await openDataset(data);
-  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out, workers, camBatch: 8, strict: false, overwrite: false, ...extra });
+  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), allowWeakTeacher: true, out, workers, camBatch: 8, strict: false, overwrite: false, ...extra });
 }
 
 async function files(dir: string): Promise<Record<string, string>> {
@@ -137,19 +137,19 @@ test('bad input: clear errors and nothing written', async () => {
   const other = path.join(base, 'other');
   await writeSynth({ ...SYNTH_DEFAULTS, out: other, classes: 4, perClass: 6, testPerClass: 1, size: 32, seed: 9 });
   const camsOther = path.join(base, 'cams-other');
-  const c = cli(['cams', '--data', other, '--teacher', teacher, '--out', camsOther, '--backend', 'wasm', '--quiet']);
+  const c = cli(['cams', '--allow-weak-teacher', '--data', other, '--teacher', teacher, '--out', camsOther, '--backend', 'wasm', '--quiet']);
   assert.equal(c.code, 0, c.stderr);
   const o2 = path.join(base, 'bad2');
-  const r2 = cli(['generate', '--data', data, '--cams', camsOther, '--out', o2, '--size', '32', '--backend', 'wasm', '--quiet']);
+  const r2 = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', camsOther, '--out', o2, '--size', '32', '--backend', 'wasm', '--quiet']);
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /was computed for another dataset/);
   assert.ok(await empty(o2));
   // Another teacher than the cache's.
   const camsOwn = path.join(base, 'cams-own');
-  assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', camsOwn, '--backend', 'wasm', '--quiet']).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', camsOwn, '--backend', 'wasm', '--quiet']).code, 0);
   const t4 = path.join(base, 't4');
   await makeTeacher(t4, ['class_00', 'class_01', 'class_02', 'class_03'], 32, 7);
-  const r3 = cli(['generate', '--data', data, '--cams', camsOwn, '--teacher', t4, '--out', o2, '--size', '32', '--backend', 'wasm', '--quiet']);
+  const r3 = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', camsOwn, '--teacher', t4, '--out', o2, '--size', '32', '--backend', 'wasm', '--quiet']);
   assert.match(r3.stderr, /computed by another teacher/);
   // A model without a CAM head.
   const flat = path.join(base, 'flat');
@@ -157,22 +157,22 @@ test('bad input: clear errors and nothing written', async () => {
   const { saveModel } = await import('../src/model/io.js');
   const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [32, 32, 3] }), tf.layers.dense({ units: 4 })] });
   await saveModel(m, flat, { inputSize: 32 });
-  const r4 = cli(['generate', '--data', data, '--teacher', flat, '--out', o2, '--size', '32', '--backend', 'wasm', '--quiet']);
+  const r4 = cli(['generate', '--allow-weak-teacher', '--data', data, '--teacher', flat, '--out', o2, '--size', '32', '--backend', 'wasm', '--quiet']);
   assert.equal(r4.code, 2);
   assert.match(r4.stderr, /model has no CAM head/);
   assert.ok(await empty(o2));
   // Non-empty output without --overwrite; unknown option; out-of-range values name the range.
-  const r5 = cli(['generate', '--data', data, '--cams', camsOwn, '--out', path.join(base, 'g1'), '--size', '32', '--backend', 'wasm']);
+  const r5 = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', camsOwn, '--out', path.join(base, 'g1'), '--size', '32', '--backend', 'wasm']);
   assert.match(r5.stderr, /holds a run with other options|is not empty/);
-  assert.match(cli(['generate', '--frobnicate', '1']).stderr, /Unknown argument: frobnicate/);
-  const r6 = cli(['generate', '--data', data, '--cams', camsOwn, '--out', o2, '--prob', '1.5']);
+  assert.match(cli(['generate', '--allow-weak-teacher', '--frobnicate', '1']).stderr, /Unknown argument: frobnicate/);
+  const r6 = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', camsOwn, '--out', o2, '--prob', '1.5']);
   assert.equal(r6.code, 2);
   assert.match(r6.stderr, /--prob must be in \[0, 1\], got 1.5/);
-  assert.match(cli(['generate', '--data', data, '--cams', camsOwn, '--out', o2, '--quality', '0']).stderr, /--quality must be in \[1, 100\], got 0/);
+  assert.match(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', camsOwn, '--out', o2, '--quality', '0']).stderr, /--quality must be in \[1, 100\], got 0/);
   // Config files are validated against schemas/config.schema.json.
   const yml = path.join(base, 'gen.yaml');
   await fs.writeFile(yml, 'method: snapmix\nrounds: 2\nsizee: 32\n');
-  const r7 = cli(['generate', '--config', yml, '--data', data, '--cams', camsOwn, '--out', o2]);
+  const r7 = cli(['generate', '--allow-weak-teacher', '--config', yml, '--data', data, '--cams', camsOwn, '--out', o2]);
   assert.equal(r7.code, 2);
   assert.match(r7.stderr, /gen.yaml: unknown key 'sizee'/);
   assert.ok(await empty(o2));
@@ -182,7 +182,7 @@ test('corrupt source images are skipped, counted by reason and listed; --strict 
   const d2 = path.join(base, 'data-corrupt');
   await corruptCopy(data, d2, 'train/class_01/00002.png');
   const out = path.join(base, 'corrupt-out');
-  const r = cli(['generate', '--data', d2, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', '--workers', '1']);
+  const r = cli(['generate', '--allow-weak-teacher', '--data', d2, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', '--workers', '1']);
   assert.equal(r.code, 0, r.stderr);
   const m = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
   assert.equal(m.counts.rejected_sources, 1);
@@ -192,7 +192,7 @@ test('corrupt source images are skipped, counted by reason and listed; --strict 
   assert.equal(rejects.length, 1);
   assert.equal(rejects[0].id, 'train/class_01/00002.png');
   const strictOut = path.join(base, 'strict-out');
-  const s = cli(['generate', '--data', d2, '--teacher', teacher, '--out', strictOut, '--size', '32', '--backend', 'wasm', '--quiet', '--strict']);
+  const s = cli(['generate', '--allow-weak-teacher', '--data', d2, '--teacher', teacher, '--out', strictOut, '--size', '32', '--backend', 'wasm', '--quiet', '--strict']);
   assert.equal(s.code, 2);
   assert.match(s.stderr, /--strict: .*class_01\/00002.png is corrupt/);
   assert.equal(await fs.stat(path.join(strictOut, 'manifest.json')).then(() => true, () => false), false);

@@ -139,7 +139,7 @@ test('cams and generate with an ONNX teacher through the pool: same bytes for 1 
   await writeSynth({ ...SYNTH_DEFAULTS, out: data, classes: 3, perClass: 5, testPerClass: 2, size: 32 });
   const outs = [1, 2].map((w) => path.join(base, `cams-w${w}`));
   for (const [i, out] of outs.entries()) {
-    const r = cli(['cams', '--data', data, '--teacher', tiny, '--out', out, '--workers', String(i + 1), '--cam-batch', '4', '--quiet']);
+    const r = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', tiny, '--out', out, '--workers', String(i + 1), '--cam-batch', '4', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /backend: onnxruntime-node .* \[cpu\]/);
   }
@@ -147,7 +147,7 @@ test('cams and generate with an ONNX teacher through the pool: same bytes for 1 
   // An ONNX run loads no tfjs in the main thread (its CAM worker cannot: a dependency-cruiser rule) and
   // prints no tfjs backend line; what the teacher was taken to be is printed once.
   const trace = path.join(base, 'onnx-cams-trace.txt');
-  const traced = cli(['cams', '--data', data, '--teacher', tiny, '--out', path.join(base, 'cams-traced'), '--workers', '2', '--cam-batch', '4', '--quiet'], {
+  const traced = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', tiny, '--out', path.join(base, 'cams-traced'), '--workers', '2', '--cam-batch', '4', '--quiet'], {
     nodeArgs: ['--import', path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'trace-imports.mjs')], env: { TRACE_IMPORTS: trace },
   });
   assert.equal(traced.code, 0, traced.stderr);
@@ -158,7 +158,7 @@ test('cams and generate with an ONNX teacher through the pool: same bytes for 1 
   assert.equal(traced.stderr.match(/^teacher: /gm)?.length, 1, traced.stderr);
   assert.match(traced.stderr, /teacher: .*tiny-resnet\.onnx: ONNX, input 32×32 nchw rgb, mean \[0\.485, 0\.456, 0\.406\]/);
   // With --cams no teacher pass runs, so no compute backend is started: --backend gpu works on a CPU machine.
-  const g = cli(['generate', '--data', data, '--cams', outs[0], '--teacher', tiny, '--out', path.join(base, 'gen'), '--size', '32', '--backend', 'gpu', '--quiet']);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', outs[0], '--teacher', tiny, '--out', path.join(base, 'gen'), '--size', '32', '--backend', 'gpu', '--quiet']);
   assert.equal(g.code, 0, g.stderr);
   assert.doesNotMatch(g.stderr, /backend:/);
   // Another preprocessing is another teacher: the cache no longer matches.
@@ -168,7 +168,7 @@ test('cams and generate with an ONNX teacher through the pool: same bytes for 1 
   await fs.writeFile(path.join(moved, 'teacher.json'), JSON.stringify({ input_size: 32, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }));
   const before = (await teacherHandle(tiny, {}, { backend: 'wasm' })).fingerprint;
   assert.notEqual((await teacherHandle(path.join(moved, 'tiny-resnet.onnx'), {}, { backend: 'wasm' })).fingerprint, before);
-  const g2 = cli(['generate', '--data', data, '--cams', outs[0], '--teacher', path.join(moved, 'tiny-resnet.onnx'), '--out', path.join(base, 'gen2'), '--size', '32', '--quiet']);
+  const g2 = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', outs[0], '--teacher', path.join(moved, 'tiny-resnet.onnx'), '--out', path.join(base, 'gen2'), '--size', '32', '--quiet']);
   assert.equal(g2.code, 2);
   assert.match(g2.stderr, /computed by another teacher/);
   const e = cli(['eval', '--model', tiny, '--data', data, '--json']);
@@ -184,7 +184,7 @@ test('bad ONNX input: each a clear error naming the file, nothing written', asyn
   const data3 = path.join(base, 'data');
   const run = (teacher: string, d = data3) => {
     const out = path.join(base, `bad-${Math.random().toString(36).slice(2)}`);
-    const r = cli(['cams', '--data', d, '--teacher', teacher, '--out', out, '--quiet']);
+    const r = cli(['cams', '--allow-weak-teacher', '--data', d, '--teacher', teacher, '--out', out, '--quiet']);
     return { ...r, out };
   };
   const gone = async (p: string) => !(await fs.stat(p).then(() => true, () => false));
@@ -207,7 +207,7 @@ test('bad ONNX input: each a clear error naming the file, nothing written', asyn
   assert.match(r2.stderr, /nohead.onnx: the ONNX model has no CAM head .*Pooling candidates: none; classifier candidates: Gemm_logits \(Gemm\)/);
   assert.ok(await gone(r2.out));
   // A wrong --feature-tensor is refused naming the heads that exist.
-  const r2b = cli(['cams', '--data', data3, '--teacher', tiny, '--out', path.join(base, 'ft'), '--feature-tensor', 'nope', '--quiet']);
+  const r2b = cli(['cams', '--allow-weak-teacher', '--data', data3, '--teacher', tiny, '--out', path.join(base, 'ft'), '--feature-tensor', 'nope', '--quiet']);
   assert.match(r2b.stderr, /no CAM head matching --feature-tensor nope .*heads found: --feature-tensor \/layer2\/Relu_1_output_0 --classifier-node \/fc\/Gemm/);
   // Class count differs from the dataset's.
   const r3 = run(tiny, data);

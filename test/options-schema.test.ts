@@ -47,3 +47,17 @@ test('a value outside the schema is refused with its range before anything runs'
     assert.doesNotMatch(r.stderr, /nowhere/, 'refused before the data is opened');
   }
 });
+
+test('--help examples are copy-pasteable: every line a whole command or a comment above one', () => {
+  let commands = 0;
+  for (const c of COMMANDS) {
+    const help = cli([c, '--help']).stdout;
+    const examples = help.split('\nExamples:\n')[1]?.split('\n\n')[0];
+    if (!examples) continue;
+    for (const line of examples.split('\n').filter(Boolean)) {
+      assert.match(line, /^ {2}(# \S|snapmix \S)/, `${c} --help: "${line}" is a wrapped piece of an example`);
+      if (line.startsWith('  snapmix')) commands++;
+    }
+  }
+  assert.ok(commands >= 10, `${commands} example commands`);
+});

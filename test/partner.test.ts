@@ -48,7 +48,7 @@ test('generate --partner other-class: every mixed row pairs two classes, verify 
   const data = path.join(base, 'data');
   await writeSynth({ ...SYNTH_DEFAULTS, out: data, classes: 3, perClass: 5, testPerClass: 1, size: 32 });
   const out = path.join(base, 'out');
-  const r = cli(['generate', '--data', data, '--method', 'cutmix', '--partner', 'other-class', '--rounds', '3', '--size', '32', '--out', out, '--quiet', '--backend', 'wasm']);
+  const r = cli(['generate', '--allow-weak-teacher', '--data', data, '--method', 'cutmix', '--partner', 'other-class', '--rounds', '3', '--size', '32', '--out', out, '--quiet', '--backend', 'wasm']);
   assert.equal(r.code, 0, r.stderr);
   const m = await readManifest(out);
   assert.equal(m.config.partner, 'other-class');
@@ -62,6 +62,6 @@ test('generate --partner other-class: every mixed row pairs two classes, verify 
   assert.match(await fs.readFile(path.join(out, 'README.md'), 'utf8'), /--partner other-class/);
   // The same run with the default partner is another request.
   const dflt = path.join(base, 'any');
-  assert.equal(cli(['generate', '--data', data, '--method', 'cutmix', '--rounds', '3', '--size', '32', '--out', dflt, '--quiet', '--backend', 'wasm']).code, 0);
+  assert.equal(cli(['generate', '--allow-weak-teacher', '--data', data, '--method', 'cutmix', '--rounds', '3', '--size', '32', '--out', dflt, '--quiet', '--backend', 'wasm']).code, 0);
   assert.notEqual((await readManifest(dflt)).request, m.request);
 });

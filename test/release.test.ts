@@ -36,8 +36,8 @@ before(async () => {
   await writeSynth({ ...SYNTH_DEFAULTS, out: data, classes: 3, perClass: 5, testPerClass: 1, size: 32 });
   await initBackend('wasm');
   await makeTeacher(teacher, (await openDataset(data)).classNames, 32);
-  ok(cli(['cams', '--data', data, '--teacher', teacher, '--out', cams, '--backend', 'wasm', '--quiet']));
-  ok(cli(['generate', '--data', data, '--cams', cams, '--out', release, '--license', 'cc-by-4.0', '--card-title', 'Synthetic birds, SnapMix', ...GEN]));
+  ok(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', cams, '--backend', 'wasm', '--quiet']));
+  ok(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', release, '--license', 'cc-by-4.0', '--card-title', 'Synthetic birds, SnapMix', ...GEN]));
 });
 
 async function rows(dir: string): Promise<ShardSample[]> {
@@ -70,7 +70,7 @@ test('the dataset card: YAML front matter parses, its counts and features match 
   assert.ok(sha.length > 0);
   // The same request elsewhere writes the same card; an edited card fails verify.
   const again = path.join(base, 'again');
-  ok(cli(['generate', '--data', data, '--cams', cams, '--out', again, '--license', 'cc-by-4.0', '--card-title', 'Synthetic birds, SnapMix', ...GEN]));
+  ok(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', again, '--license', 'cc-by-4.0', '--card-title', 'Synthetic birds, SnapMix', ...GEN]));
   assert.equal(await fs.readFile(path.join(again, 'README.md'), 'utf8'), card);
   await fs.appendFile(path.join(again, 'README.md'), 'edited\n');
   const v = cli(['verify', again]);
@@ -112,7 +112,7 @@ test('reproduce names the cause: a changed source image (by file), another teach
 
   // A release made with seed 4 whose manifest claims seed 3.
   const seed4 = path.join(base, 'seed4');
-  ok(cli(['generate', '--data', data, '--cams', cams, '--out', seed4, ...GEN.map((a) => (a === '3' ? '4' : a))]));
+  ok(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', seed4, ...GEN.map((a) => (a === '3' ? '4' : a))]));
   const m4 = JSON.parse(await fs.readFile(path.join(seed4, 'manifest.json'), 'utf8'));
   m4.config.seed = 3;
   await fs.writeFile(path.join(seed4, 'manifest.json'), JSON.stringify(m4, null, 2) + '\n');
@@ -194,7 +194,7 @@ test('export --to parquet: DuckDB and hyparquet read back every value of the Arr
   const card = await fs.readFile(path.join(out, 'README.md'), 'utf8');
   assert.match(card, /path: data-\*\.parquet/);
   const sums = (await fs.readFile(path.join(out, 'SHA256SUMS'), 'utf8')).trim().split('\n');
-  assert.equal(sums.length, files.length);
+  assert.equal(sums.length, files.length + 1, 'every Parquet file and classes.csv');
 });
 
 test('export --to webdataset: tars list KEY.jpg + KEY.json per sample, parse back to the shard rows, fixed headers', async () => {
@@ -260,7 +260,7 @@ test('bad release input is refused by name and leaves nothing behind: a non-rele
   // --license and --card-title are config-file keys too.
   const cfg = path.join(base, 'gen.yaml');
   await fs.writeFile(cfg, 'license: mit\ncard-title: From a config file\n');
-  const g = cli(['generate', '--config', cfg, '--data', data, '--cams', cams, '--out', path.join(base, 'from-config'), ...GEN]);
+  const g = cli(['generate', '--allow-weak-teacher', '--config', cfg, '--data', data, '--cams', cams, '--out', path.join(base, 'from-config'), ...GEN]);
   assert.equal(g.code, 0, g.stderr);
   assert.match(await fs.readFile(path.join(base, 'from-config', 'README.md'), 'utf8'), /^license: mit$[\s\S]*^pretty_name: From a config file$/m);
 });

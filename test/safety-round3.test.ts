@@ -39,8 +39,8 @@ before(async () => {
   await writeSynth({ ...SYNTH_DEFAULTS, out: data, classes: 3, perClass: 6, testPerClass: 2, size: 32 });
   await initBackend('wasm');
   await makeTeacher(teacher, (await openDataset(data)).classNames, 32);
-  assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', cams, ...W]).code, 0);
-  const g = cli(['generate', '--data', data, '--cams', cams, '--out', shards, '--size', '32', '--rounds', '1', '--shard-size', '10', '--workers', '1', ...W]);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', cams, ...W]).code, 0);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', shards, '--size', '32', '--rounds', '1', '--shard-size', '10', '--workers', '1', ...W]);
   assert.equal(g.code, 0, g.stderr);
 });
 
@@ -74,7 +74,7 @@ test('6. --resume continues only the same request, and names what differs', asyn
   refused(cli(studentArgs(out, '--resume', '--optimizer', 'adam')), /recipe\.optimizer: "sgd" → "adam"/);
   refused(cli(studentArgs(out, '--resume').map((x, i, all) => (all[i - 1] === '--width' ? '16' : x))), /arch\.width: 8 → 16/);
   const other = path.join(base, 'shards-2');
-  assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', other, '--size', '32', '--rounds', '1', '--seed', '9', '--shard-size', '10', '--workers', '1', ...W]).code, 0);
+  assert.equal(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', other, '--size', '32', '--rounds', '1', '--seed', '9', '--shard-size', '10', '--workers', '1', ...W]).code, 0);
   refused(cli(['train', '--shards', other, ...studentArgs(out, '--resume').slice(3)]), /shards/);
   assert.deepEqual(await tree(out), before, 'a refused resume writes nothing');
   // Without --resume the same request is told to pass it; with it, it continues to the end.
@@ -94,8 +94,8 @@ test('9. non-finite weights are refused at load: cams, generate, eval and --init
   const bytes = await fs.readFile(bin);
   new Float32Array(bytes.buffer, bytes.byteOffset, 4).fill(NaN);
   await fs.writeFile(bin, bytes);
-  refused(cli(['cams', '--data', data, '--teacher', nan, '--out', path.join(base, 'cams-nan'), ...W]), /NaN or infinite/);
-  refused(cli(['generate', '--data', data, '--teacher', nan, '--out', path.join(base, 'gen-nan'), '--size', '32', ...W]), /NaN or infinite/);
+  refused(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', nan, '--out', path.join(base, 'cams-nan'), ...W]), /NaN or infinite/);
+  refused(cli(['generate', '--allow-weak-teacher', '--data', data, '--teacher', nan, '--out', path.join(base, 'gen-nan'), '--size', '32', ...W]), /NaN or infinite/);
   refused(cli(studentArgs(path.join(base, 'student-nan'), '--init', nan)), /NaN or infinite/);
   for (const d of ['cams-nan', 'gen-nan', 'student-nan']) assert.equal(await fs.stat(path.join(base, d)).then(() => true, () => false), false, `${d} not created`);
 });
@@ -109,7 +109,7 @@ test('10. rejects.jsonl is deterministic and holds no machine path', async () =>
   await fs.writeFile(victim, jpeg.subarray(0, Math.floor(jpeg.length / 2))); // a truncated file
   const outs = [path.join(base, 'rej-1'), path.join(base, 'rej-2')];
   for (const o of outs) {
-    const r = cli(['generate', '--data', bad, '--teacher', teacher, '--out', o, '--size', '32', '--rounds', '1', '--workers', '1', ...W]);
+    const r = cli(['generate', '--allow-weak-teacher', '--data', bad, '--teacher', teacher, '--out', o, '--size', '32', '--rounds', '1', '--workers', '1', ...W]);
     assert.equal(r.code, 0, r.stderr);
   }
   const [a, b] = await Promise.all(outs.map((o) => fs.readFile(path.join(o, 'rejects.jsonl'), 'utf8')));
@@ -163,12 +163,12 @@ test('2. single-file outputs (eval --confusion, preview --out) never replace an 
 
 test('3, 7. merge checks parts against their contents and never replaces another CAM cache without --overwrite; generate --cams needs full coverage', async () => {
   const parts = [0, 1].map((i) => path.join(base, `cpart-${i}`));
-  parts.forEach((p, i) => assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', p, '--num-shards', '2', '--shard-index', String(i), ...W]).code, 0));
+  parts.forEach((p, i) => assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', p, '--num-shards', '2', '--shard-index', String(i), ...W]).code, 0));
   // A part whose cams.arrow is another slice's (metadata agrees, contents do not) does not merge.
   const swapped = path.join(base, 'cpart-swapped');
   await fs.cp(parts[1], swapped, { recursive: true });
   const third = path.join(base, 'cpart-third');
-  assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', third, '--num-shards', '3', '--shard-index', '0', ...W]).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', third, '--num-shards', '3', '--shard-index', '0', ...W]).code, 0);
   await fs.copyFile(path.join(third, 'cams.arrow'), path.join(swapped, 'cams.arrow'));
   const camsJson = JSON.parse(await fs.readFile(path.join(third, 'cams.json'), 'utf8'));
   const own = JSON.parse(await fs.readFile(path.join(swapped, 'cams.json'), 'utf8'));
@@ -183,7 +183,7 @@ test('3, 7. merge checks parts against their contents and never replaces another
   const other = path.join(base, 'cams-other');
   const t2 = path.join(base, 'teacher-other');
   await makeTeacher(t2, (await openDataset(data)).classNames, 32, 7);
-  assert.equal(cli(['cams', '--data', data, '--teacher', t2, '--out', other, ...W]).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', t2, '--out', other, ...W]).code, 0);
   const before = await tree(other);
   refused(cli(['merge', ...parts, '--out', other]), /already holds a CAM cache of other data, another teacher/);
   assert.deepEqual(await tree(other), before);
@@ -200,9 +200,9 @@ test('3, 7. merge checks parts against their contents and never replaces another
   keep.forEach((i, k) => cams2.set(c.set.cams.subarray(i * n, (i + 1) * n), k * n));
   const lost = path.join(base, 'cams-lost-class');
   await writeCamCache(lost, { ...c.set, ids: keep.map((i) => c.set.ids[i]), labels: Int32Array.from(keep.map((i) => c.set.labels[i])), cams: cams2, prob: Float32Array.from(keep.map((i) => c.set.prob[i])), pred: Int32Array.from(keep.map((i) => c.set.pred[i])), sha256: keep.map((i) => c.set.sha256[i]) }, { ...c.meta, count: keep.length }, c.rejects);
-  refused(cli(['generate', '--data', data, '--cams', lost, '--out', path.join(base, 'gen-lost'), '--size', '32', ...W]), /records have neither a CAM nor a reject/);
+  refused(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', lost, '--out', path.join(base, 'gen-lost'), '--size', '32', ...W]), /records have neither a CAM nor a reject/);
   await fs.rm(path.join(merged, 'rejects.jsonl'));
-  refused(cli(['generate', '--data', data, '--cams', merged, '--out', path.join(base, 'gen-norej'), '--size', '32', ...W]), /no rejects\.jsonl: the cache is incomplete/);
+  refused(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', merged, '--out', path.join(base, 'gen-norej'), '--size', '32', ...W]), /no rejects\.jsonl: the cache is incomplete/);
 });
 
 test('4, 12. rerunning export, merge or generate --overwrite keeps a user\'s files; a killed export or merge finishes on rerun', async () => {
@@ -226,12 +226,12 @@ test('4, 12. rerunning export, merge or generate --overwrite keeps a user\'s fil
   const own = path.join(base, 'gen-own');
   await fs.cp(shards, own, { recursive: true });
   await fs.writeFile(path.join(own, 'LICENSE'), 'mine');
-  const g = cli(['generate', '--data', data, '--cams', cams, '--out', own, '--size', '32', '--rounds', '1', '--seed', '5', '--workers', '1', '--overwrite', ...W]);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', own, '--size', '32', '--rounds', '1', '--seed', '5', '--workers', '1', '--overwrite', ...W]);
   assert.equal(g.code, 0, g.stderr);
   assert.equal(await fs.readFile(path.join(own, 'LICENSE'), 'utf8'), 'mine');
   // A split generate merged, rerun with a user's file in it; and a merge killed before it wrote anything.
   const gparts = [0, 1].map((i) => path.join(base, `gpart-${i}`));
-  gparts.forEach((p, i) => assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), ...W]).code, 0));
+  gparts.forEach((p, i) => assert.equal(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), ...W]).code, 0));
   const merged = path.join(base, 'gmerged');
   await fs.mkdir(path.join(merged, '.snapmix'), { recursive: true });
   await fs.writeFile(path.join(merged, '.snapmix', 'output.json'), JSON.stringify({ kind: 'shards', tool: 'snapmix' }));
@@ -250,13 +250,13 @@ test('5. every check runs before anything is written: a failing --partner check 
   await fs.mkdir(path.join(one, 'train'), { recursive: true });
   await fs.cp(path.join(data, 'train', cls), path.join(one, 'train', cls), { recursive: true });
   const out = path.join(base, 'partner-out');
-  const args = (...extra: string[]) => ['generate', '--data', one, '--out', out, '--size', '32', '--method', 'cutmix', '--rounds', '1', '--workers', '1', ...W, ...extra];
+  const args = (...extra: string[]) => ['generate', '--allow-weak-teacher', '--data', one, '--out', out, '--size', '32', '--method', 'cutmix', '--rounds', '1', '--workers', '1', ...W, ...extra];
   assert.equal(cli(args()).code, 0);
   const before = await tree(out);
   refused(cli(args('--partner', 'other-class', '--overwrite')), /needs sources of at least 2 classes/);
   assert.deepEqual(await tree(out), before, '--overwrite removed nothing');
   const fresh = path.join(base, 'partner-fresh');
-  refused(cli(['generate', '--data', one, '--out', fresh, '--size', '32', '--method', 'cutmix', '--partner', 'other-class', ...W]), /needs sources of at least 2 classes/);
+  refused(cli(['generate', '--allow-weak-teacher', '--data', one, '--out', fresh, '--size', '32', '--method', 'cutmix', '--partner', 'other-class', ...W]), /needs sources of at least 2 classes/);
   assert.equal(await fs.stat(fresh).then(() => true, () => false), false, 'nothing left behind');
 });
 
@@ -281,24 +281,24 @@ test('12, 14. split cams: a part killed before its record is redone; a part with
   for (const r of firstThird) await fs.writeFile(r.path, 'not an image');
   const parts = [0, 1, 2].map((i) => path.join(base, `upart-${i}`));
   for (const [i, p] of parts.entries()) {
-    const r = cli(['cams', '--data', bad, '--teacher', teacher, '--out', p, '--num-shards', '3', '--shard-index', String(i), ...W]);
+    const r = cli(['cams', '--allow-weak-teacher', '--data', bad, '--teacher', teacher, '--out', p, '--num-shards', '3', '--shard-index', String(i), ...W]);
     assert.equal(r.code, 0, r.stderr);
   }
   // Killed between cams.json and the part record: the rerun redoes it instead of "nothing to do".
   await fs.rm(path.join(parts[1], '.snapmix', 'cams-part.json'));
-  const again = cli(['cams', '--data', bad, '--teacher', teacher, '--out', parts[1], '--num-shards', '3', '--shard-index', '1', ...W]);
+  const again = cli(['cams', '--allow-weak-teacher', '--data', bad, '--teacher', teacher, '--out', parts[1], '--num-shards', '3', '--shard-index', '1', ...W]);
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stdout, /nothing to do/);
   const merged = path.join(base, 'umerged');
   const m = cli(['merge', ...parts, '--out', merged]);
   assert.equal(m.code, 0, m.stderr);
   const single = path.join(base, 'usingle');
-  assert.equal(cli(['cams', '--data', bad, '--teacher', teacher, '--out', single, ...W]).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', bad, '--teacher', teacher, '--out', single, ...W]).code, 0);
   assert.deepEqual(await tree(merged, (n) => n === '.snapmix'), await tree(single, (n) => n === '.snapmix'), 'merged = single run');
   // A part given where a whole output is needed says so.
-  refused(cli(['generate', '--data', bad, '--cams', parts[1], '--out', path.join(base, 'g-part'), '--size', '32', ...W]), /is part 1 of 3 of a split 'cams'.*snapmix merge/);
+  refused(cli(['generate', '--allow-weak-teacher', '--data', bad, '--cams', parts[1], '--out', path.join(base, 'g-part'), '--size', '32', ...W]), /is part 1 of 3 of a split 'cams'.*snapmix merge/);
   const gp = path.join(base, 'gen-part');
-  assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', gp, '--size', '32', '--rounds', '1', '--workers', '1', '--num-shards', '2', '--shard-index', '0', ...W]).code, 0);
+  assert.equal(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', gp, '--size', '32', '--rounds', '1', '--workers', '1', '--num-shards', '2', '--shard-index', '0', ...W]).code, 0);
   refused(cli(['verify', gp]), /is part 0 of 2 of a split 'generate'.*snapmix merge/);
   refused(cli(['export', gp, '--to', 'parquet', '--out', path.join(base, 'exp-part')]), /is part 0 of 2/);
   refused(cli(studentArgs(path.join(base, 'student-part')).map((x) => (x === shards ? gp : x))), /is part 0 of 2/);
@@ -329,11 +329,11 @@ test('13. no stack traces: a wrong sidecar layout, PNG onto a missing path, --ca
   await fs.mkdir(dir);
   await fs.copyFile(onnx, path.join(dir, 't.onnx'));
   await fs.writeFile(path.join(dir, 't.json'), JSON.stringify({ input_size: 32, layout: 'nhwc' }));
-  refused(cli(['cams', '--data', data, '--teacher', path.join(dir, 't.onnx'), '--out', path.join(base, 'cams-layout'), ...W]), /layout nhwc, but .* \(nchw\)/);
+  refused(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', path.join(dir, 't.onnx'), '--out', path.join(base, 'cams-layout'), ...W]), /layout nhwc, but .* \(nchw\)/);
   const deep = path.join(base, 'no', 'such', 'dir', 'p.png');
   const p = cli(['preview', '--shards', shards, '--n', '1', '--out', deep]);
   assert.equal(p.code, 0, p.stderr);
-  const g = cli(['generate', '--data', data, '--cams', cams, '--out', path.join(base, 'gen-mem'), '--size', '32', '--rounds', '1', '--workers', '1', '--cache-mem', '1000000', ...W]);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', path.join(base, 'gen-mem'), '--size', '32', '--rounds', '1', '--workers', '1', '--cache-mem', '1000000', ...W]);
   assert.equal(g.code, 0, g.stderr);
   assert.match(g.stderr, /--cache-mem 1000000 MiB is more than this machine can hold; using \d+ MiB/);
   const t = cli(['train', '--shards', shards, '--val', data, '--out', path.join(base, 'student-64'), '--epochs', '1', '--width', '8', '--stages', '2', '--batch-size', '16', '--train-workers', '64', ...W]);
@@ -342,12 +342,12 @@ test('13. no stack traces: a wrong sidecar layout, PNG onto a missing path, --ca
 });
 
 test('11. an empty value is never read as "not given"; parts that disagree on anything recorded do not merge', async () => {
-  refused(cli(['generate', '--data', data, '--cams', cams, '--out', '', ...W]), /--out is empty/);
+  refused(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', '', ...W]), /--out is empty/);
   refused(cli(studentArgs(path.join(base, 'student-empty-init'), '--init', '')), /--init is empty/);
   refused(cli(['verify', shards, '--manifest-sha256', '']), /is empty/);
   refused(cli(['verify', shards, '--manifest-sha256', 'abc']), /not a sha256/);
   const parts = [0, 1].map((i) => path.join(base, `lpart-${i}`));
-  parts.forEach((p, i) => assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), '--license', i ? 'mit' : 'cc-by-4.0', ...W]).code, 0));
+  parts.forEach((p, i) => assert.equal(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', p, '--size', '32', '--rounds', '1', '--shard-size', '6', '--workers', '1', '--num-shards', '2', '--shard-index', String(i), '--license', i ? 'mit' : 'cc-by-4.0', ...W]).code, 0));
   refused(cli(['merge', ...parts, '--out', path.join(base, 'lmerged')]), /disagree on what they recorded.*license/);
 });
 
@@ -366,7 +366,7 @@ test('14. reproduce removes its temporary directory when stopped by SIGTERM', as
   const { spawn } = await import('node:child_process');
   const os = await import('node:os');
   const big = path.join(base, 'shards-big');
-  assert.equal(cli(['generate', '--data', data, '--cams', cams, '--out', big, '--size', '32', '--rounds', '30', '--workers', '1', ...W]).code, 0);
+  assert.equal(cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', big, '--size', '32', '--rounds', '30', '--workers', '1', ...W]).code, 0);
   const mine = async () => new Set((await fs.readdir(os.tmpdir())).filter((d) => d.startsWith('snapmix-reproduce-')));
   const before = await mine();
   const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');

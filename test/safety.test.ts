@@ -32,7 +32,7 @@ function genArgs(out: string, ...extra: string[]): string[] {
     if (extra[i + 1] !== undefined && !extra[i + 1].startsWith('--')) opts[extra[i]] = extra[++i];
     else opts[extra[i]] = undefined;
   }
-  return ['generate', ...Object.entries(opts).flatMap(([k, v]) => (v === undefined ? [k] : [k, v]))];
+  return ['generate', '--allow-weak-teacher', ...Object.entries(opts).flatMap(([k, v]) => (v === undefined ? [k] : [k, v]))];
 }
 const mounts: string[] = [];
 
@@ -49,7 +49,7 @@ before(async () => {
   await initBackend('wasm');
   const ds = await openDataset(data);
   await makeTeacher(teacher, ds.classNames, 32);
-  assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', cams, '--backend', 'wasm', '--quiet']).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', cams, '--backend', 'wasm', '--quiet']).code, 0);
   const r = cli(genArgs(ref));
   assert.equal(r.code, 0, r.stderr);
 });
@@ -74,10 +74,10 @@ test('1. --out never equals, contains or sits inside the data or teacher; --over
     assert.match(r.stderr, why);
     noStack(r);
   }
-  const c = cli(['cams', '--data', data, '--teacher', teacher, '--out', data, '--overwrite', '--backend', 'wasm', '--quiet']);
+  const c = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', data, '--overwrite', '--backend', 'wasm', '--quiet']);
   assert.equal(c.code, 2);
   assert.match(c.stderr, /is --data/);
-  const t = cli(['cams', '--data', data, '--teacher', teacher, '--out', path.join(teacher, 'cams'), '--backend', 'wasm', '--quiet']);
+  const t = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', path.join(teacher, 'cams'), '--backend', 'wasm', '--quiet']);
   assert.match(t.stderr, /is inside --teacher/);
   assert.deepEqual(await tree(data), before, 'the dataset is untouched');
   assert.equal(await fs.stat(path.join(data, 'train', 'new_class')).then(() => true, () => false), false, 'no class directory was created');
@@ -86,7 +86,7 @@ test('1. --out never equals, contains or sits inside the data or teacher; --over
   const file = path.join(base, 'notes.txt');
   await fs.writeFile(file, 'mine');
   for (const extra of [[], ['--overwrite']]) {
-    const r = cli(['cams', '--data', data, '--teacher', teacher, '--out', file, '--backend', 'wasm', '--quiet', ...extra]);
+    const r = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', file, '--backend', 'wasm', '--quiet', ...extra]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /is a file, not a directory/);
   }
@@ -112,12 +112,12 @@ test('1. --out never equals, contains or sits inside the data or teacher; --over
   assert.equal(o.code, 0, o.stderr);
   assert.equal(JSON.parse(await fs.readFile(path.join(own, 'manifest.json'), 'utf8')).config.seed, 4);
   // Rerunning a finished cams is a no-op for the same request, refused for another teacher.
-  const again = cli(['cams', '--data', data, '--teacher', teacher, '--out', cams, '--backend', 'wasm', '--quiet']);
+  const again = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', cams, '--backend', 'wasm', '--quiet']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /already holds these CAMs/);
   const t2 = path.join(base, 'teacher-2');
   await makeTeacher(t2, (await openDataset(data)).classNames, 32, 2);
-  const other = cli(['cams', '--data', data, '--teacher', t2, '--out', cams, '--backend', 'wasm', '--quiet']);
+  const other = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', t2, '--out', cams, '--backend', 'wasm', '--quiet']);
   assert.equal(other.code, 2);
   assert.match(other.stderr, /already holds a CAM cache of other data, another teacher or another --fit; pass --overwrite/);
   // A model output may not sit in the data either.
@@ -145,7 +145,7 @@ test('2. two runs into one --out: the second is refused while the first holds th
   const first = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts'), ...genArgs(out, '--rounds', '100', '--shard-size', '1000')], { cwd: root, stdio: 'pipe' });
   const done = new Promise<number>((res) => first.on('exit', (c) => res(c ?? -1)));
   for (let i = 0; i < 400 && !(await fs.stat(path.join(out, '.snapmix.lock')).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 25));
-  const second = cli(['generate', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--seed', '9', '--overwrite', '--backend', 'wasm', '--quiet']);
+  const second = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--out', out, '--size', '32', '--seed', '9', '--overwrite', '--backend', 'wasm', '--quiet']);
   assert.equal(second.code, 2, second.stderr);
   assert.match(second.stderr, /is in use by 'snapmix generate' \(pid \d+/);
   assert.equal(await done, 0);
@@ -235,12 +235,12 @@ test('3. verify checks every claim against the bytes', async () => {
   await fs.cp(data, bad, { recursive: true });
   for (const r of splitRecords(await openDataset(bad), 'train')) await fs.writeFile(r.path, 'broken');
   const eo = path.join(base, 'empty-out');
-  const g = cli(['generate', '--data', bad, '--method', 'none', '--out', eo, '--size', '32', '--backend', 'wasm', '--quiet']);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', bad, '--method', 'none', '--out', eo, '--size', '32', '--backend', 'wasm', '--quiet']);
   assert.equal(g.code, 2, g.stderr);
   assert.match(g.stderr, /0 of 24 samples written \(24 corrupt\).*--allow-empty/);
   assert.equal(cli(['verify', eo]).code, 2);
   assert.equal(cli(['verify', eo, '--allow-empty']).code, 0);
-  assert.equal(cli(['generate', '--data', bad, '--method', 'none', '--out', eo, '--size', '32', '--backend', 'wasm', '--quiet', '--allow-empty']).code, 0);
+  assert.equal(cli(['generate', '--allow-weak-teacher', '--data', bad, '--method', 'none', '--out', eo, '--size', '32', '--backend', 'wasm', '--quiet', '--allow-empty']).code, 0);
 });
 
 test('4. environment failures are snapmix: error (exit 2) naming the path and remedy, and leave the output resumable', async (t) => {
@@ -252,7 +252,7 @@ test('4. environment failures are snapmix: error (exit 2) naming the path and re
     t.skip(skip);
     return;
   }
-  for (const args of [genArgs(path.join(ro, 'out')), ['cams', '--data', data, '--teacher', teacher, '--out', path.join(ro, 'cams'), '--backend', 'wasm', '--quiet']]) {
+  for (const args of [genArgs(path.join(ro, 'out')), ['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', path.join(ro, 'cams'), '--backend', 'wasm', '--quiet']]) {
     const t0 = Date.now();
     const r = cli(args);
     assert.equal(r.code, 2, r.stderr);
@@ -304,17 +304,17 @@ test('5. smaller faults: strict rerun, compose rejects, --size for HF dirs, valu
   const d2 = path.join(base, 'data-one-bad');
   const badFile = await corruptCopy(data, d2, 'train/class_01/00002.png');
   const so = path.join(base, 'strict');
-  const s = cli(['generate', '--data', d2, '--method', 'cutmix', '--out', so, '--size', '32', '--backend', 'wasm', '--quiet', '--strict']);
+  const s = cli(['generate', '--allow-weak-teacher', '--data', d2, '--method', 'cutmix', '--out', so, '--size', '32', '--backend', 'wasm', '--quiet', '--strict']);
   assert.equal(s.code, 2);
   assert.match(s.stderr, /--strict: .*00002.png is corrupt.*nothing was kept/);
   await fs.rm(badFile);
-  const s2 = cli(['generate', '--data', d2, '--method', 'cutmix', '--out', so, '--size', '32', '--backend', 'wasm', '--quiet', '--strict']);
+  const s2 = cli(['generate', '--allow-weak-teacher', '--data', d2, '--method', 'cutmix', '--out', so, '--size', '32', '--backend', 'wasm', '--quiet', '--strict']);
   assert.equal(s2.code, 0, s2.stderr);
 
   // Compose-stage rejects carry the dataset id, reason and a fixed message (no path) and count as rejected sources.
   await fs.writeFile(badFile, 'not a png at all');
   const co = path.join(base, 'cutmix-rejects');
-  assert.equal(cli(['generate', '--data', d2, '--method', 'cutmix', '--out', co, '--size', '32', '--backend', 'wasm', '--quiet']).code, 0);
+  assert.equal(cli(['generate', '--allow-weak-teacher', '--data', d2, '--method', 'cutmix', '--out', co, '--size', '32', '--backend', 'wasm', '--quiet']).code, 0);
   const m = JSON.parse(await fs.readFile(path.join(co, 'manifest.json'), 'utf8'));
   assert.equal(m.counts.rejected_sources, 1);
   assert.deepEqual(m.counts.rejected_by_reason, { corrupt: 1 });
@@ -323,10 +323,10 @@ test('5. smaller faults: strict rerun, compose rejects, --size for HF dirs, valu
   await verifyDirectory(co);
 
   // A numeric flag without a value is an error, not its default.
-  const nv = cli(['generate', '--data', data, '--cams', cams, '--seed', '--out', path.join(base, 'nv')]);
+  const nv = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', cams, '--seed', '--out', path.join(base, 'nv')]);
   assert.equal(nv.code, 2);
   assert.match(nv.stderr, /Not enough arguments following: seed/);
-  assert.match(cli(['generate', '--seed', 'abc']).stderr, /--seed must be a number, got NaN/);
+  assert.match(cli(['generate', '--allow-weak-teacher', '--seed', 'abc']).stderr, /--seed must be a number, got NaN/);
 
   // --workers 64 starts no more threads than cores and tasks.
   assert.equal(poolThreads(64, 3), Math.min(3, os.availableParallelism()));

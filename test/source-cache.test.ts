@@ -65,7 +65,7 @@ async function run(out: string, cacheMem?: number) {
   const dataset = await openDataset(data);
   return generate({
     config: { method: 'snapmix', rounds: 2, size: 32, resize: 44, seed: 5, shardSize: 10, format: 'png' },
-    dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem,
+    dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), allowWeakTeacher: true, out, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem,
   });
 }
 
@@ -77,7 +77,7 @@ test('source cache in memory and spilled to disk: identical shards, equal to dec
   const dataset = await openDataset(data);
   await generate({
     config: { method: 'snapmix', rounds: 2, size: 32, resize: 44, seed: 5, shardSize: 10, format: 'png' },
-    dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out: spill, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem: 0, log: (l) => logs.push(l),
+    dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), allowWeakTeacher: true, out: spill, workers: 2, camBatch: 8, strict: false, overwrite: false, cacheMem: 0, log: (l) => logs.push(l),
   });
   assert.ok(logs.some((l) => /exceed --cache-mem; spilled to/.test(l)), logs.join('\n'));
   const shards = (await fs.readdir(mem)).filter((f) => f.endsWith('.arrow'));

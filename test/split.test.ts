@@ -34,7 +34,7 @@ before(async () => {
 
 async function run(out: string, part?: { index: number; of: number }, config = cfg) {
   const dataset = await openDataset(data);
-  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), out, workers: 2, camBatch: 8, strict: false, overwrite: false, part });
+  return generate({ config, dataset, records: splitRecords(dataset, 'train'), teacher: await wasmTeacher(teacher), allowWeakTeacher: true, out, workers: 2, camBatch: 8, strict: false, overwrite: false, part });
 }
 
 
@@ -89,21 +89,21 @@ test('the part index comes from the array-job engine when --shard-index is absen
   assert.equal(shardIndexFrom(undefined, {}), undefined);
   assert.throws(() => shardIndexFrom(undefined, { SLURM_ARRAY_TASK_ID: 'x' }), /SLURM_ARRAY_TASK_ID=x is not a shard index/);
   const out = path.join(base, 'k8s-part');
-  const r = cli(['generate', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--resize', '36', '--rounds', '2', '--prob', '0.8', '--seed', '3', '--shard-size', '7', '--num-shards', '3', '--backend', 'wasm', '--quiet'], { env: { JOB_COMPLETION_INDEX: '1' } });
+  const r = cli(['generate', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--resize', '36', '--rounds', '2', '--prob', '0.8', '--seed', '3', '--shard-size', '7', '--num-shards', '3', '--backend', 'wasm', '--quiet'], { env: { JOB_COMPLETION_INDEX: '1' } });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /part 1 of 3 \(from \$JOB_COMPLETION_INDEX\)/);
   assert.deepEqual(await treeOf(out), await treeOf(path.join(base, 'part1')), 'the same bytes as --shard-index 1');
-  const bad = cli(['generate', '--data', data, '--teacher', teacher, '--out', path.join(base, 'k8s-bad'), '--size', '32', '--num-shards', '3', '--backend', 'wasm', '--quiet'], { env: { SLURM_ARRAY_TASK_ID: '3' } });
+  const bad = cli(['generate', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', path.join(base, 'k8s-bad'), '--size', '32', '--num-shards', '3', '--backend', 'wasm', '--quiet'], { env: { SLURM_ARRAY_TASK_ID: '3' } });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /SLURM_ARRAY_TASK_ID must be an integer in \[0, 2\] for --num-shards 3, got 3/);
 });
 
 test('cams split 3 ways (contiguous slices) and merged: cams.arrow, cams.json and rejects.jsonl byte-identical to one pass', async () => {
   const single = path.join(base, 'cams-single');
-  assert.equal(cli(['cams', '--data', data, '--teacher', teacher, '--out', single, '--backend', 'wasm', '--quiet', '--cam-batch', '4']).code, 0);
+  assert.equal(cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', single, '--backend', 'wasm', '--quiet', '--cam-batch', '4']).code, 0);
   const parts = [0, 1, 2].map((i) => path.join(base, `cams-p${i}`));
   for (const [i, p] of parts.entries()) {
-    const r = cli(['cams', '--data', data, '--teacher', teacher, '--out', p, '--backend', 'wasm', '--quiet', '--cam-batch', '4', '--num-shards', '3', '--shard-index', String(i)]);
+    const r = cli(['cams', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', p, '--backend', 'wasm', '--quiet', '--cam-batch', '4', '--num-shards', '3', '--shard-index', String(i)]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`part ${i} of 3: records ${[0, 8, 16][i]}\\.\\.${[8, 16, 24][i]}`));
   }
@@ -115,13 +115,13 @@ test('cams split 3 ways (contiguous slices) and merged: cams.arrow, cams.json an
   assert.equal(miss.code, 2);
   assert.match(miss.stderr, /missing part\(s\) 1 of 3: run 'cams … --num-shards 3 --shard-index 1'/);
   // The merged cache serves generate like a single pass's.
-  const g = cli(['generate', '--data', data, '--cams', merged, '--out', path.join(base, 'gen-merged-cams'), '--size', '32', '--backend', 'wasm', '--quiet']);
+  const g = cli(['generate', '--allow-weak-teacher', '--data', data, '--cams', merged, '--out', path.join(base, 'gen-merged-cams'), '--size', '32', '--backend', 'wasm', '--quiet']);
   assert.equal(g.code, 0, g.stderr);
 });
 
 test('bad split and cache flags are refused by name before anything is written', async () => {
   const out = path.join(base, 'bad-flags');
-  const gen = (...extra: string[]) => cli(['generate', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', ...extra], { env: { SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', AWS_BATCH_JOB_ARRAY_INDEX: '' } });
+  const gen = (...extra: string[]) => cli(['generate', '--allow-weak-teacher', '--data', data, '--teacher', teacher, '--out', out, '--size', '32', '--backend', 'wasm', '--quiet', ...extra], { env: { SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', AWS_BATCH_JOB_ARRAY_INDEX: '' } });
   for (const [extra, why] of [
     [['--shard-index', '1'], /--shard-index needs --num-shards K/],
     [['--num-shards', '0', '--shard-index', '0'], /--num-shards must be in \[1, 100000\], got 0/],
@@ -137,7 +137,7 @@ test('bad split and cache flags are refused by name before anything is written',
   // The split keys are accepted in a --config file too.
   const yml = path.join(base, 'split.yaml');
   await fs.writeFile(yml, `data: ${data}\nteacher: ${teacher}\nsize: 32\nnum-shards: 2\nshard-index: 1\ncache-mem: 64\n`);
-  const c = cli(['generate', '--config', yml, '--out', path.join(base, 'cfg-part'), '--backend', 'wasm', '--quiet']);
+  const c = cli(['generate', '--allow-weak-teacher', '--config', yml, '--out', path.join(base, 'cfg-part'), '--backend', 'wasm', '--quiet']);
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /part 1 of 2 done/);
 });

@@ -116,6 +116,7 @@ function upMin(u: UpsampledCam, x1: number, y1: number, x2: number, y2: number):
   return m;
 }
 
+/** The SPM of a view: its total mass and the mass inside any box (mix/labels.ts's SpmStats is this type). */
 export interface ViewSpm {
   W: number;
   H: number;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { createProgress } from '../train/progress.js';
 import { UserError } from '../util/errors.js';
-import { headFrom, partFrom, startTeacher, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit } from './common.js';
+import { headFrom, partFrom, startTeacher, withBackend, withDataFormat, withFit, withOnnxHead, withQuiet, withSplit, withExamples } from './common.js';
 import { chosenFit, type Fit } from '../image/fit.js';
 
 export const command = 'cams';
@@ -10,29 +10,31 @@ export const describe = 'compute the CAM cache: one teacher pass per source imag
 
 export function withCamOptions<T>(y: Argv<T>) {
   return withOnnxHead(y)
-    .option('workers', { type: 'number', describe: 'worker threads (default 2; an ONNX teacher\'s CAM pass defaults to 1 worker using every core, and splits the cores between workers otherwise; native tfjs backends use one inference thread)' })
+    .option('workers', { type: 'number', describe: 'worker threads (default: one per CPU the job got, from the affinity mask or $SLURM_CPUS_PER_TASK: up to 4 for a tfjs teacher\'s CAM pass, up to 16 for composing; an ONNX teacher\'s CAM pass defaults to 1 worker using every core, and splits the cores between workers otherwise; native tfjs backends use one inference thread)' })
     .option('cam-batch', { type: 'number', default: 32, describe: 'images per teacher forward pass' })
     .option('feature-layer', { type: 'string', describe: 'CAM feature layer (default: the last 4-D layer feeding a GlobalAveragePooling2D)' })
     .option('classifier-layer', { type: 'string', describe: 'CAM classifier layer (default: the Dense after that pooling)' })
-    .option('strict', { type: 'boolean', default: false, describe: 'stop at the first unreadable or corrupt image instead of skipping and counting it' });
+    .option('strict', { type: 'boolean', default: false, describe: 'stop at the first unreadable or corrupt image instead of skipping and counting it' })
+    .option('allow-weak-teacher', { type: 'boolean', default: false, describe: "use a teacher whose top-1 agrees with the dataset's labels less than 10 points above chance (refused otherwise: its CAMs would be of the wrong classes)" });
 }
 
 export function builder(y: Argv) {
-  return withFit(withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y))))), "the teacher's recorded fit (model metadata, ONNX sidecar), else fill; generate must use the same")
+  return withExamples(withFit(withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y))))), "the teacher's recorded fit (model metadata, ONNX sidecar), else fill; generate must use the same")
     .option('data', { type: 'string', demandOption: true, describe: 'dataset (ImageFolder, CUB-200-2011, or manifest)' })
     .option('teacher', { type: 'string', demandOption: true, describe: 'teacher: a tfjs LayersModel directory or an ONNX file (MODEL.onnx, with its sidecar)' })
     .option('out', { type: 'string', demandOption: true, describe: 'CAM cache directory to write' })
     .option('split', { choices: ['train', 'test'] as const, default: 'train' as const, describe: 'which split to compute CAMs for' })
-    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing CAM cache in --out (never a directory snapmix did not write)' })
-    .example('$0 cams --data data/synth --teacher runs/teacher --out runs/cams', '')
-    .example('$0 cams --data CUB_200_2011 --teacher resnet50.onnx --out runs/cams', 'a PyTorch teacher exported to ONNX (sidecar resnet50.json beside it)');
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing CAM cache in --out (never a directory snapmix did not write)' }), [
+    ['the cache of the synthetic benchmark, with a tfjs teacher', '$0 cams --data data/synth --teacher runs/teacher --out runs/cams'],
+    ['a PyTorch teacher exported to ONNX (sidecar resnet50.json beside it)', '$0 cams --data CUB_200_2011 --teacher resnet50.onnx --out runs/cams'],
+  ]);
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
   const { exists } = await import('../util/fs.js');
   const { openDataset, splitRecords } = await import('../data/index.js');
   const { extractCams } = await import('../pipeline/cams.js');
-  const { readCamCache, writeCamCache } = await import('../shards/cam-cache.js');
+  const { agreementText, readCamCache, writeCamCache } = await import('../shards/cam-cache.js');
   const { datasetFingerprint, hashFiles } = await import('../data/fingerprint.js');
   const { withOutput } = await import('../util/outdir.js');
   const { isCamsPart, sliceOf, writeCamsPart } = await import('../pipeline/merge.js');
@@ -65,9 +67,10 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     const bar = createProgress('cams', records.length, { quiet: a.quiet });
     const t0 = Date.now();
     const { set, meta, rejects, allSha } = await extractCams({
-      dataset, records, split: a.split, teacher, workers: a.workers, batchSize: a.camBatch, strict: a.strict, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d), allowEmpty: !!part,
+      dataset, records, split: a.split, teacher, workers: a.workers, batchSize: a.camBatch, strict: a.strict, fit: a.fit as Fit | undefined, onProgress: (d) => bar.update(d), allowEmpty: !!part, allowWeakTeacher: a.allowWeakTeacher,
     });
     bar.stop();
+    if (meta.teacher_agreement) console.error(`cams: the teacher against the labels: ${agreementText(meta.teacher_agreement)}`);
     if (out.state === 'ours') await out.clear();
     await writeCamCache(a.out, set, meta, rejects);
     if (part) await writeCamsPart(a.out, part, all.length, records, allSha, meta);

@@ -8,11 +8,10 @@ import type { BackendInfo } from '../model/backend.js';
 import { DEFAULT_RECIPE, OPTIMIZERS, type Recipe } from '../train/recipe.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { DATASET_FORMATS } from '../data/index.js';
-import { promises as fs } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import type { OrtProvider } from '../model/teacher-types.js';
 import type { Teacher, TeacherHeadOptions } from '../model/teacher.js';
-import { shardIndexFrom } from '../util/array-job.js';
+import { arrayTaskVariable, shardIndexFrom } from '../util/array-job.js';
 import type { Progress } from '../train/progress.js';
 import { createProgress } from '../train/progress.js';
 
@@ -48,16 +47,12 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
  * provider (auto: CUDA → WebGPU → CPU), printed like the tfjs backend line; tfjs runs as before.
  */
 export async function startTeacherBackend(choice: BackendChoice, teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
-  const { chooseProvider, isOnnx, providerLine } = await import('../model/onnx-teacher.js');
+  const { chooseProvider, isOnnx, providerLine, readOnnxFile } = await import('../model/onnx-teacher.js');
   if (!teacher || !isOnnx(teacher)) return { backend: await startBackend(choice) };
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(teacher);
-  } catch {
-    throw new UserError(`--teacher ${teacher} cannot be read; point it at an exported .onnx file`);
-  }
-  (await import('../model/onnx-graph.js')).decodeModel(bytes, teacher); // not an ONNX file: say so, not that no provider could load it
-  const c = await chooseProvider(choice, bytes);
+  // Read (with its external data) and parsed first: a file that is no ONNX model, or whose data file is
+  // missing, is named as such, not as "no provider could load it".
+  const { bytes } = await readOnnxFile(teacher);
+  const c = await chooseProvider(choice, bytes, teacher);
   console.error(providerLine(c));
   return { provider: c.provider }; // tfjs is neither loaded nor started for an ONNX teacher
 }
@@ -97,6 +92,15 @@ export function withOnnxHead<T>(y: Argv<T>) {
     .option('teacher-config', { type: 'string', describe: 'ONNX teacher: preprocessing sidecar (default MODEL.json beside MODEL.onnx, else teacher.json there; schemas/teacher.schema.json)' });
 }
 
+/**
+ * Examples that stay copy-pasteable: each command on a line of its own (yargs wraps a two-column example
+ * mid-command), its purpose as a shell comment above it. Keep commands within 76 characters.
+ */
+export function withExamples<T>(y: Argv<T>, examples: [purpose: string, command: string][]): Argv<T> {
+  for (const [purpose, command] of examples) y = y.example(`# ${purpose}`, '').example(command, '');
+  return y;
+}
+
 /** --fit: how a photo becomes the square working image; `dflt` says what an absent flag means here. */
 export function withFit<T>(y: Argv<T>, dflt: string) {
   return y.option('fit', {
@@ -115,6 +119,9 @@ export function withSplit<T>(y: Argv<T>) {
 export function partFrom(numShards: number | undefined, shardIndex: number | undefined, command: string): { index: number; of: number } | undefined {
   if (numShards === undefined) {
     if (shardIndex !== undefined) throw new UserError('--shard-index needs --num-shards K');
+    // In an array job without a split, every task would write the whole output (and race for it).
+    const v = arrayTaskVariable();
+    if (v) throw new UserError(`$${v}=${process.env[v]} says this is one task of an array job, but no --num-shards was given: every task would compute the whole output. Pass --num-shards K (the array's size) to write this task's part, or unset ${v} to run the whole ${command} in one task`);
     return undefined;
   }
   const idx = shardIndexFrom(shardIndex);

@@ -6,7 +6,7 @@ import { GENERATE_DEFAULTS, resolveGenerateConfig, type GenerateConfig, type Gen
 import { METHODS, PARTNERS, type Partner } from '../mix/plan.js';
 import { check } from '../util/schemas.js';
 import { UserError } from '../util/errors.js';
-import { headFrom, partFrom, startTeacher, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars } from './common.js';
+import { headFrom, partFrom, startTeacher, withBackend, withDataFormat, withFit, withQuiet, withSplit, stageBars, withExamples } from './common.js';
 import type { Fit } from '../image/decode.js';
 import { withCamOptions } from './cams.js';
 
@@ -34,7 +34,7 @@ export function readConfigFile(file: string): Record<string, unknown> {
 }
 
 export function builder(y: Argv) {
-  return withFit(withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y))))), "the --cams cache's fit, else the teacher's recorded fit, else fill (new runs; outputs made before --fit used cover)")
+  return withExamples(withFit(withSplit(withCamOptions(withQuiet(withDataFormat(withBackend(y))))), "the --cams cache's fit, else the teacher's recorded fit, else fill (new runs; outputs made before --fit used cover)")
     .config('config', 'JSON or YAML file of options (keys = long flag names; see schemas/config.schema.json); flags override it', readConfigFile)
     .option('data', { type: 'string', describe: 'dataset (ImageFolder, CUB-200-2011, or manifest); its train split is mixed' })
     .option('teacher', { type: 'string', describe: 'teacher (tfjs model directory or MODEL.onnx): CAMs are computed in the pool and cached in OUT/cams' })
@@ -57,9 +57,10 @@ export function builder(y: Argv) {
     .option('cache-mem', { type: 'number', describe: 'MiB of decoded sources kept in memory (each source once, R×R×3 bytes at --resize); past it they spill to a file in --out (default: a quarter of RAM, at most 8 GiB)' })
     .option('license', { type: 'string', describe: 'license of the dataset card OUT/README.md (a Hugging Face license id: cc-by-4.0, mit, other, …; default unknown): say what the source images allow' })
     .option('card-title', { type: 'string', describe: 'title of the dataset card (default: from the dataset format, method, rounds and size)' })
-    .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows (otherwise exit 2)' })
-    .example('$0 generate --data data/synth --teacher runs/teacher --out runs/shards --rounds 2', 'SnapMix shards, CAMs computed on the fly')
-    .example('$0 generate --config gen.yaml --seed 3', 'options from a file, seed from the flag');
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'accept an output with 0 written rows (otherwise exit 2)' }), [
+    ['SnapMix shards, CAMs computed on the fly', '$0 generate --data data/synth --teacher runs/teacher --out runs/shards'],
+    ['options from a file, seed from the flag', '$0 generate --config gen.yaml --seed 3'],
+  ]);
 }
 
 type Args = Awaited<ReturnType<typeof builder>['argv']>;
@@ -101,7 +102,7 @@ export async function handler(a: Args): Promise<void> {
   if (!records.length) throw new UserError(`${a.data} has no training images`);
   const r = await generate({
     config: configInput(a), dataset, records, teacher, cams: a.cams, out: a.out, workers: a.workers, camBatch: a.camBatch,
-    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem),
+    strict: a.strict, overwrite: a.overwrite, allowEmpty: a.allowEmpty, allowWeakTeacher: a.allowWeakTeacher, release: { license: a.license, title: a.cardTitle }, part, cacheMem: a.cacheMem === undefined ? undefined : cacheMemBytes(a.cacheMem),
     // A --teacher that this method does not use is still an input the output may not touch.
     alsoReads: a.teacher && !teacher ? [{ flag: '--teacher', path: a.teacher }] : [],
     log: (l) => console.error(l),

@@ -1,16 +1,18 @@
+import { withExamples } from './common.js';
 import type { Argv } from 'yargs';
 
 export const command = 'merge <parts..>';
 export const describe = 'join the parts of a split generate or cams (--num-shards/--shard-index) into one output, byte-identical to a single run';
 
 export function builder(y: Argv) {
-  return y
+  return withExamples(y
     .positional('parts', { type: 'string', array: true, demandOption: true, describe: 'the part directories, in any order' })
     .option('out', { type: 'string', demandOption: true, describe: 'output directory: shards, or a CAM cache when the parts are cams parts (new, empty, or --overwrite of an earlier snapmix output)' })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace an earlier snapmix shard output in --out' })
     .option('license', { type: 'string', describe: "dataset card license (default: what the parts' generate recorded)" })
-    .option('card-title', { type: 'string', describe: "dataset card title (default: what the parts' generate recorded)" })
-    .example('$0 merge /shared/parts/p0 /shared/parts/p1 /shared/parts/p2 /shared/parts/p3 --out /shared/shards', 'after a 4-way array job');
+    .option('card-title', { type: 'string', describe: "dataset card title (default: what the parts' generate recorded)" }), [
+    ['after a 4-way array job (bash expands p{0,1,2,3})', '$0 merge /shared/parts/p{0,1,2,3} --out /shared/shards'],
+  ]);
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {

@@ -2,13 +2,13 @@ import type { Argv } from 'yargs';
 import type { DatasetFormat } from '../data/index.js';
 import type { ShardVerdict } from '../pipeline/reproduce.js';
 import { UserError } from '../util/errors.js';
-import { partFrom, startTeacher, withBackend, withDataFormat, withQuiet, withSplit, stageBars } from './common.js';
+import { partFrom, startTeacher, withBackend, withDataFormat, withQuiet, withSplit, stageBars, withExamples } from './common.js';
 
 export const command = 'reproduce <release>';
 export const describe = "regenerate a release's recorded request from its data and teacher and compare every shard's sha256 with its manifest";
 
 export function builder(y: Argv) {
-  return withSplit(withQuiet(withDataFormat(withBackend(y))))
+  return withExamples(withSplit(withQuiet(withDataFormat(withBackend(y))))
     .positional('release', { type: 'string', demandOption: true, describe: "a 'snapmix generate' or 'merge' output (a published release)" })
     .option('data', { type: 'string', demandOption: true, describe: 'the dataset the release was made from (its fingerprint is checked file by file against the release\'s sources.jsonl)' })
     .option('teacher', { type: 'string', describe: 'the teacher the release names (tfjs model directory or MODEL.onnx); or --cams' })
@@ -16,9 +16,10 @@ export function builder(y: Argv) {
     .option('scratch', { type: 'string', describe: 'regenerate into this directory and keep it (default: a temporary directory, removed afterwards)' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the temporary regeneration and print where it is' })
     .option('workers', { type: 'number', describe: 'worker threads (as for generate)' })
-    .epilogue('Spot-check a big release cheaply with --num-shards K --shard-index I: only shards k ≡ I (mod K) are regenerated and compared.')
-    .example('$0 reproduce ./release --data ./CUB_200_2011 --teacher teacher.onnx', 'every shard')
-    .example('$0 reproduce ./release --data ./CUB_200_2011 --cams ./cams --num-shards 20 --shard-index 7', 'one twentieth of the shards');
+    .epilogue('Spot-check a big release cheaply with --num-shards K --shard-index I: only shards k ≡ I (mod K) are regenerated and compared.'), [
+    ['every shard', '$0 reproduce release --data CUB_200_2011 --teacher teacher.onnx'],
+    ['one twentieth of the shards, from a CAM cache', '$0 reproduce release --data data --cams cams --num-shards 20 --shard-index 7'],
+  ]);
 }
 
 const describeShard = (v: ShardVerdict) => {
@@ -47,7 +48,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
     onProgress: stageBars(a.quiet),
   });
   for (const v of r.shards) console.log(`reproduce: ${describeShard(v)}`);
-  for (const f of r.files) console.log(`reproduce: ${f.name}: ${f.identical ? 'identical' : 'DIFFERENT'}`);
+  for (const f of r.files) console.log(`reproduce: ${f.name}: ${f.identical ? 'identical' : f.version ? `identical but for the snapmix version that made it (${f.version})` : 'DIFFERENT'}`);
   if (a.keep || a.scratch) console.log(`reproduce: the regeneration is in ${r.scratch}`);
   const bad = r.shards.filter((s) => !s.identical).length;
   if (!r.ok) {

@@ -1,3 +1,4 @@
+import { withExamples } from './common.js';
 import type { Argv } from 'yargs';
 import { SYNTH_DEFAULTS } from '../data/synth-defaults.js';
 import { SYNTH_DESIGNS, type SynthDesign } from '../data/synth-render.js';
@@ -8,7 +9,7 @@ export const describe = 'write the synthetic fine-grained benchmark (ImageFolder
 
 export function builder(y: Argv) {
   const d = SYNTH_DEFAULTS;
-  return y
+  return withExamples(y
     .option('out', { type: 'string', demandOption: true, describe: 'output directory (must be empty unless --overwrite)' })
     .option('classes', { type: 'number', default: d.classes, describe: 'number of classes (2–32, or up to 52 with --design pretrain); they differ only in the small part' })
     .option('per-class', { type: 'number', default: d.perClass, describe: 'training images per class' })
@@ -21,8 +22,9 @@ export function builder(y: Argv) {
     .option('part-scale', { type: 'number', array: true, default: d.partScale, describe: 'min max side of the part as a fraction of the image side (max ≤ 0.316: part ≤ 10% of the area)' })
     .option('design', { choices: SYNTH_DESIGNS, default: 'target' as SynthDesign, describe: "target: the benchmark's classes (8 glyphs × 4 palettes, up to 32); pretrain: up to 52 classes of other glyphs or palettes, disjoint from every target class, to pretrain a backbone for fine-tuning (use another --seed too)" })
     .option('overwrite', { type: 'boolean', default: false, describe: 'replace a non-empty --out' })
-    .option('quiet', { type: 'boolean', default: false })
-    .example('$0 synth --out data/synth --classes 10 --per-class 100 --size 64 --seed 0', 'the default benchmark');
+    .option('quiet', { type: 'boolean', default: false }), [
+    ['the default benchmark', '$0 synth --out data/synth --classes 10 --per-class 100 --size 64'],
+  ]);
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {

@@ -1,17 +1,17 @@
-import os from 'node:os';
+import { availableCpus } from '../util/cpus.js';
 import type { Argv } from 'yargs';
 import { DEFAULT_RESNET } from '../model/zoo-defaults.js';
 import { UserError } from '../util/errors.js';
 import { validateRecipe } from '../train/recipe.js';
 import { pct } from '../train/progress.js';
-import { log, recipeFrom, startBackend, withBackend, withDataFormat, withFit, withQuiet, withRecipe } from './common.js';
+import { log, recipeFrom, startBackend, withBackend, withDataFormat, withFit, withQuiet, withRecipe, withExamples } from './common.js';
 import type { Fit } from '../image/decode.js';
 
 export const command = 'train';
 export const describe = 'train a teacher on clean images (--data) or a student on shards (--shards … --val); keeps the best epoch';
 
 export function builder(y: Argv) {
-  return withFit(withRecipe(withQuiet(withDataFormat(withBackend(y)))), "teacher: fill (recorded in the model; cams and eval follow it); student: the shards' --fit, for the validation images")
+  return withExamples(withFit(withRecipe(withQuiet(withDataFormat(withBackend(y)))), "teacher: fill (recorded in the model; cams and eval follow it); student: the shards' --fit, for the validation images")
     .option('data', { type: 'string', describe: 'teacher mode: dataset (ImageFolder, CUB-200-2011, or .csv/.jsonl manifest) with train/test splits' })
     .option('shards', { type: 'string', array: true, describe: "student mode: one or more 'snapmix generate' (or HF save_to_disk) directories" })
     .option('val', { type: 'string', describe: 'student mode: dataset whose test split is the validation set (same classes as the shards)' })
@@ -30,9 +30,10 @@ export function builder(y: Argv) {
     .option('size', { type: 'number', describe: 'working image size in pixels (teacher default 64; student default: the shards\' manifest)' })
     .option('width', { type: 'number', default: DEFAULT_RESNET.width, describe: 'ResNet channels of the first stage' })
     .option('depth', { type: 'number', default: DEFAULT_RESNET.depth, describe: 'ResNet basic blocks per stage' })
-    .option('stages', { type: 'number', default: DEFAULT_RESNET.stages, describe: 'ResNet stages (each halves resolution)' })
-    .example('$0 train --data data/synth --out runs/teacher', 'train the teacher with the default recipe')
-    .example('$0 train --shards runs/shards --val data/synth --out runs/student', 'train a student on SnapMix shards');
+    .option('stages', { type: 'number', default: DEFAULT_RESNET.stages, describe: 'ResNet stages (each halves resolution)' }), [
+    ['the teacher, default recipe', '$0 train --data data/synth --out runs/teacher'],
+    ['a student on SnapMix shards', '$0 train --shards runs/shards --val data/synth --out runs/student'],
+  ]);
 }
 
 export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): Promise<void> {
@@ -65,7 +66,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
 /** --train-workers (its range checked by the schema) within the cores; native backends (multi-threaded themselves) train in process. */
 function trainWorkersFor(n: number, backend: string): number {
   // More replicas than cores only add barrier waits and memory (64 replicas measured 18× slower an epoch than 2).
-  const cores = os.availableParallelism();
+  const cores = availableCpus();
   if (n > cores) {
     log(`train: --train-workers ${n} is more than this machine's ${cores} cores; using ${cores}`);
     n = cores;

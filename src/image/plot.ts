@@ -95,21 +95,26 @@ export async function writeScatter(file: PngTarget, points: Point[], title: stri
 export function confusionSvg(matrix: number[][], names: string[], title: string): string {
   const C = matrix.length;
   const cell = Math.max(14, Math.min(48, Math.floor(560 / Math.max(1, C))));
-  const label = Math.min(160, 8 + 7 * Math.max(...names.map((n) => n.length)));
-  const W = label + C * cell + 20;
-  const H = 50 + C * cell + label;
+  const axis = 22; // the rotated "true class" caption left of the row names
+  const label = axis + Math.min(160, 8 + 7 * Math.max(...names.map((n) => n.length)));
+  const top = 62; // title, then the "predicted class" caption above the columns
+  // Wide enough for the title (DejaVu Sans at 14 px: at most ~8.5 px a character), never clipped.
+  const W = Math.max(label + C * cell + 20, 16 + Math.ceil(8.5 * title.length));
+  const H = top + 10 + C * cell + label - axis;
   const parts: string[] = [];
   matrix.forEach((row, i) => {
     const n = Math.max(1, row.reduce((a, b) => a + b, 0));
     row.forEach((v, j) => {
       const f = v / n;
       const shade = Math.round(255 * (1 - f));
-      parts.push(`<rect x="${label + j * cell}" y="${40 + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#eee"/>`);
-      if (cell >= 20 && v) parts.push(`<text x="${label + j * cell + cell / 2}" y="${40 + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${f > 0.5 ? 'white' : '#222'}">${v}</text>`);
+      parts.push(`<rect x="${label + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#eee"/>`);
+      if (cell >= 20 && v) parts.push(`<text x="${label + j * cell + cell / 2}" y="${top + i * cell + cell / 2 + 4}" text-anchor="middle" style="fill:${f > 0.5 ? 'white' : '#222'}">${v}</text>`);
     });
-    parts.push(`<text x="${label - 6}" y="${40 + i * cell + cell / 2 + 4}" text-anchor="end">${esc(names[i])}</text>`);
+    parts.push(`<text x="${label - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end">${esc(names[i])}</text>`);
   });
-  names.forEach((nm, j) => parts.push(`<text transform="translate(${label + j * cell + cell / 2 + 4} ${44 + C * cell}) rotate(90)">${esc(nm)}</text>`));
+  names.forEach((nm, j) => parts.push(`<text transform="translate(${label + j * cell + cell / 2 + 4} ${top + 4 + C * cell}) rotate(90)">${esc(nm)}</text>`));
+  parts.push(`<text x="${label + (C * cell) / 2}" y="${top - 8}" text-anchor="middle" style="font-size:12px;font-weight:bold">predicted class →</text>`);
+  parts.push(`<text transform="translate(${axis - 6} ${top + (C * cell) / 2}) rotate(90)" text-anchor="middle" style="font-size:12px;font-weight:bold">true class →</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><style>text{font-family:DejaVu Sans,sans-serif;font-size:11px;fill:#222}</style>` +
     `<rect width="${W}" height="${H}" fill="white"/><text x="8" y="22" style="font-size:14px">${esc(title)}</text>` + parts.join('') + '</svg>';
 }

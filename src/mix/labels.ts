@@ -1,5 +1,6 @@
 // Label weights for each method (docs/SHARDS.md "SnapMix semantics"): pure functions of SPMs (as integral images) and boxes.
 import { boxArea, boxSum, integralImage, type Box } from '../cam/spm.js';
+import type { ViewSpm } from '../cam/view-spm.js';
 
 export interface Weights {
   weightA: number;
@@ -8,14 +9,8 @@ export interface Weights {
   areaWeight: number;
 }
 
-export interface SpmStats {
-  W: number;
-  H: number;
-  /** Total mass (1 for an SPM; NaN for a constant CAM). */
-  total: number;
-  /** Mass inside a box of the view (from an integral image, or analytically: src/cam/view-spm.ts). */
-  boxMass(b: Box): number;
-}
+/** The SPM of a view as the weights need it: total mass and box masses (from an integral image, or analytically). */
+export type SpmStats = ViewSpm;
 
 /**
  * SnapMix: rho_a = 1 − SPM_a(box_a)/(Σ SPM_a + 1e-8); rho_b = SPM_b(box_b)/(Σ SPM_b + 1e-8).
@@ -55,8 +50,8 @@ export function statsFromMap(map: ArrayLike<number>, W: number, H: number): SpmS
   return { W, H, total: I[I.length - 1], boxMass: (b) => boxSum(I, W, b) };
 }
 
-/** Dense target rho_a·e_a + rho_b·e_b (labels may coincide: the weights then add). */
-export function softLabel(numClasses: number, labelA: number, labelB: number, w: Weights): Float32Array {
+/** Dense target rho_a·e_a + rho_b·e_b (labels may coincide: the weights then add); the shards' soft_label and the trainer's targets. */
+export function softLabel(numClasses: number, labelA: number, labelB: number, w: Pick<Weights, 'weightA' | 'weightB'>): Float32Array {
   const t = new Float32Array(numClasses);
   t[labelA] += w.weightA;
   t[labelB] += w.weightB;

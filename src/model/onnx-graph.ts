@@ -43,12 +43,45 @@ export function decodeModel(bytes: Uint8Array, file: string): Model {
   return m;
 }
 
+/** Where an initializer's bytes live when the model keeps them outside (ONNX external data). */
+export interface ExternalRef { tensor: string; location: string; offset: number; length?: number }
+
+/** The tensors of a model whose bytes are in external files (torch ≥ 2.9 writes MODEL.onnx.data by default). */
+function externalTensors(m: Model): Tensor[] {
+  const consts = (m.graph?.node ?? []).flatMap((n) => (n.attribute ?? []).map((a) => a.t).filter((t): t is Tensor => !!t));
+  return [...(m.graph?.initializer ?? []) as Tensor[], ...consts].filter((t) => t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0);
+}
+
+export function externalRefs(m: Model, file: string): ExternalRef[] {
+  return externalTensors(m).map((t) => {
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = kv.get('location');
+    if (!location) throw new UserError(`${file}: initializer ${t.name} is stored as external data without a location; re-export the model`);
+    const length = kv.has('length') ? Number(kv.get('length')) : undefined;
+    return { tensor: t.name ?? '', location, offset: Number(kv.get('offset') ?? 0), length };
+  });
+}
+
+/**
+ * The model with every external tensor's bytes put inside it (raw_data), so the graph can be edited and
+ * loaded from memory: onnxruntime refuses external data for a model given as bytes. `read(ref)` returns a
+ * tensor's bytes; the caller does the file I/O.
+ */
+export function inlineExternal(m: Model, read: (ref: ExternalRef) => Uint8Array, file: string): void {
+  const refs = externalRefs(m, file);
+  externalTensors(m).forEach((t, i) => {
+    t.rawData = read(refs[i]);
+    t.externalData = [];
+    t.dataLocation = 0;
+  });
+}
+
 export function encodeModel(m: Model): Uint8Array {
   return onnx.ModelProto.encode(m).finish();
 }
 
 /** An initializer's values as numbers (float or int64; raw or typed storage). */
-export function tensorValues(t: Tensor, file: string): { dims: number[]; data: Float32Array | number[] } {
+function tensorValues(t: Tensor, file: string): { dims: number[]; data: Float32Array | number[] } {
   const dims = (t.dims ?? []).map(Number);
   const count = dims.reduce((a, b) => a * b, 1);
   if (t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0) {

@@ -1,18 +1,19 @@
 // ONNX teachers (a PyTorch or Keras model exported to .onnx) through onnxruntime-node: the sidecar
 // with the teacher's own preprocessing, the fingerprint, the execution provider (CUDA → WebGPU → CPU),
 // and one batched forward pass giving class scores and the CAMs of the requested classes.
+import { availableCpus } from '../util/cpus.js';
 import { existsSync, promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../util/errors.js';
 import type { Fit } from '../image/decode.js';
 import { check } from '../util/schemas.js';
 import { camsFromFeatures, softmaxRows } from '../cam/cam-math.js';
 import type { OnnxHeadOptions, OrtProvider, TeacherRunner } from './teacher-types.js';
-import { decodeModel, exposeFeatures, findOnnxCamHead, graphInput, type OnnxCamHead } from './onnx-graph.js';
+import { decodeModel, encodeModel, externalRefs, inlineExternal, exposeFeatures, findOnnxCamHead, graphInput, type OnnxCamHead } from './onnx-graph.js';
 
 export const isOnnx = (p: string) => /\.onnx$/i.test(p);
 
@@ -68,14 +69,52 @@ export interface OnnxDescription {
   batch: number;
 }
 
-/** Parse, find the head, resolve the preprocessing; no runtime. Errors name the file. */
-export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Promise<OnnxDescription> {
+/** onnxruntime reads models as protobuf: one message may not pass 2 GiB. */
+const MAX_INLINE = 2 ** 31 - 1;
+
+/**
+ * A model file as self-contained bytes: an initializer kept in an external data file (torch ≥ 2.9's
+ * exporter writes MODEL.onnx.data beside MODEL.onnx) is read in from it, so the graph can be edited and
+ * loaded from memory. `identity` is what the fingerprint hashes: the file's bytes, then each external
+ * file's (a model without external data hashes as before).
+ */
+export async function readOnnxFile(model: string): Promise<{ bytes: Uint8Array; identity: Uint8Array[] }> {
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(model);
   } catch {
     throw new UserError(`--teacher ${model} cannot be read; point it at an exported .onnx file`);
   }
+  const m = decodeModel(bytes, model);
+  const refs = externalRefs(m, model);
+  if (!refs.length) return { bytes, identity: [bytes] };
+  const dir = path.dirname(path.resolve(model));
+  const files = new Map<string, Buffer>();
+  for (const loc of new Set(refs.map((r) => r.location))) {
+    const file = path.resolve(dir, loc);
+    if (path.isAbsolute(loc) || path.relative(dir, file).startsWith('..')) {
+      throw new UserError(`${model}: its external data location ${loc} is outside the model's directory; keep the data file beside the .onnx file (as the exporter writes it)`);
+    }
+    try {
+      files.set(loc, await fs.readFile(file));
+    } catch {
+      throw new UserError(`${model} keeps its weights in ${file} (external data; torch ≥ 2.9's exporter writes MODEL.onnx.data beside MODEL.onnx), which cannot be read: copy it beside ${path.basename(model)}, or export with external_data=False for one file`);
+    }
+  }
+  inlineExternal(m, (r) => {
+    const data = files.get(r.location)!;
+    const end = r.length === undefined ? data.length : r.offset + r.length;
+    if (!(r.offset >= 0 && end <= data.length)) throw new UserError(`${model}: initializer ${r.tensor} lies at bytes ${r.offset}..${end} of ${r.location}, which holds ${data.length}: the data file is truncated or from another export; export again`);
+    return data.subarray(r.offset, end);
+  }, model);
+  const total = [...files.values()].reduce((a, b) => a + b.length, bytes.length);
+  if (total > MAX_INLINE) throw new UserError(`${model} with its external data is ${(total / 2 ** 30).toFixed(1)} GiB: snapmix edits the graph in memory, which ONNX limits to 2 GiB; use a smaller teacher`);
+  return { bytes: encodeModel(m), identity: [bytes, ...files.values()] };
+}
+
+/** Parse, find the head, resolve the preprocessing; no runtime. Errors name the file. */
+export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Promise<OnnxDescription> {
+  const { bytes, identity } = await readOnnxFile(model);
   const m = decodeModel(bytes, model);
   const head = findOnnxCamHead(m, model, o);
   const input = graphInput(m);
@@ -94,7 +133,9 @@ export async function describeOnnx(model: string, o: OnnxHeadOptions = {}): Prom
     throw new UserError(`${side.file}: ${config.class_names.length} class_names, but ${model}'s classifier has ${head.numClasses} outputs`);
   }
   // The fingerprint covers the weights and the preprocessing: either changes the CAMs.
-  const fingerprint = createHash('sha256').update(bytes).update('\0').update(JSON.stringify(config)).digest('hex');
+  const h = createHash('sha256');
+  for (const part of identity) h.update(part);
+  const fingerprint = h.update('\0').update(JSON.stringify(config)).digest('hex');
   return { bytes, head, config, inputName: input.name, fingerprint, sidecar: side.file, batch: input.dims.length ? Math.max(0, input.dims[0]) : 0 };
 }
 
@@ -119,16 +160,42 @@ function providerBlocked(p: OrtProvider): string | undefined {
 
 export interface ProviderChoice { provider: OrtProvider; tried: string[] }
 
+/** onnxruntime's message as one readable clause: its first line, without the C++ source location it ends with. */
+export function ortReason(message: string): string {
+  const first = message.split('\n')[0].replace(/\s+\S+\.(cc|cpp|h):\d+.*$/, '').replace(/^\[[^\]]*\]\s*(:\s*\d+\s*:\s*)?/, '').trim();
+  return first.length > 200 ? `${first.slice(0, first.lastIndexOf(' ', 200))} …` : first;
+}
+
+/**
+ * A GPU provider proved in a child process: its native libraries print to the process's stderr (Dawn's
+ * "XDG_RUNTIME_DIR is invalid", Vulkan warnings, CUDA's loader) whatever the log level, so the probe runs
+ * where that output can be caught and summarised in one clause.
+ */
+function probeGpu(p: OrtProvider, model: Uint8Array): string | undefined {
+  const script = `const ort = require(${JSON.stringify(createRequire(import.meta.url).resolve('onnxruntime-node'))});
+const chunks = []; process.stdin.on('data', (c) => chunks.push(c));
+process.stdin.on('end', async () => {
+  try { ort.env.logLevel = 'fatal'; const s = await ort.InferenceSession.create(Buffer.concat(chunks), { executionProviders: [${JSON.stringify(p)}], logSeverityLevel: 4 }); await s.release(); process.stdout.write('ok'); }
+  catch (e) { process.stdout.write(String(e && e.message)); process.exitCode = 1; }
+});`;
+  const r = spawnSync(process.execPath, ['-e', script], { input: model, encoding: 'utf8', maxBuffer: 16 * 2 ** 20, timeout: 120_000 });
+  if (r.status === 0 && r.stdout === 'ok') return undefined;
+  const noise = `${r.stderr ?? ''}`;
+  if (p === 'webgpu' && /XDG_RUNTIME_DIR|vulkan|adapter|Dawn/i.test(noise + r.stdout)) return 'no GPU adapter';
+  return ortReason(r.stdout || noise || `the probe exited with ${r.status ?? r.signal}`);
+}
+
 /**
  * The execution provider for --backend: auto = CUDA → WebGPU → CPU, gpu = CUDA → WebGPU (or an error),
- * cpu/wasm/native = CPU. Each candidate is proved by opening a session on the model.
+ * cpu/wasm/native = CPU. Each candidate is proved by opening a session on the model (GPU ones in a child
+ * process, whose native noise is summarised, not shown).
  */
-export async function chooseProvider(backend: string, model: Uint8Array): Promise<ProviderChoice> {
+export async function chooseProvider(backend: string, model: Uint8Array, file: string): Promise<ProviderChoice> {
   const order: OrtProvider[] = backend === 'auto' ? ['cuda', 'webgpu', 'cpu'] : backend === 'gpu' ? ['cuda', 'webgpu'] : ['cpu'];
   const tried: string[] = [];
   ort().env.logLevel = 'fatal';
   for (const p of order) {
-    const blocked = providerBlocked(p);
+    const blocked = providerBlocked(p) ?? (p === 'cpu' ? undefined : probeGpu(p, model));
     if (blocked) {
       tried.push(`${p}: ${blocked}`);
       continue;
@@ -138,10 +205,13 @@ export async function chooseProvider(backend: string, model: Uint8Array): Promis
       await s.release();
       return { provider: p, tried };
     } catch (e) {
-      tried.push(`${p}: ${(e as Error).message.split('\n')[0].slice(0, 120)}`);
+      tried.push(`${p}: ${ortReason((e as Error).message)}`);
     }
   }
-  throw new UserError(`--backend ${backend}: no ONNX execution provider works here (${tried.join('; ')}); use --backend cpu`);
+  // The CPU provider runs every standard ONNX model: if it failed too, the model is the cause, not the compute.
+  const cpu = tried.find((t) => t.startsWith('cpu: '));
+  if (cpu) throw new UserError(`onnxruntime cannot load ${file}: ${cpu.slice(5)}. The model is the cause, not the compute backend: export it again (opset 13–21; torch.onnx.export as docs/PYTORCH.md shows) and check it with onnx.checker.check_model`);
+  throw new UserError(`--backend ${backend}: no GPU execution provider works here (${tried.join('; ')}); use --backend cpu or auto`);
 }
 
 export function providerLine(c: ProviderChoice): string {
@@ -253,5 +323,5 @@ export async function openOnnxRunner(model: string, o: OnnxHeadOptions & { provi
 }
 
 export function threadsPerWorker(workers: number): number {
-  return Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, workers)));
+  return Math.max(1, Math.floor(availableCpus() / Math.max(1, workers)));
 }

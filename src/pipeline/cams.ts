@@ -5,8 +5,9 @@ import type { Teacher } from '../model/teacher.js';
 import { checkModelClasses } from '../model/classes.js';
 import { threadsPerWorker } from '../model/onnx-teacher.js';
 import { makePool, poolThreads } from '../pool/pools.js';
+import { defaultWorkers } from '../util/cpus.js';
 import type { CamResult, CamTask, Reject } from '../pool/tasks.js';
-import { CAM_CACHE_VERSION, type CamMeta, type CamSet } from '../shards/cam-cache.js';
+import { agreementOf, CAM_CACHE_VERSION, checkAgreement, type CamMeta, type CamSet } from '../shards/cam-cache.js';
 import { StrictError, UserError } from '../util/errors.js';
 import { rejectText } from '../data/reject.js';
 import { chosenFit, type Fit } from '../image/decode.js';
@@ -26,17 +27,19 @@ export interface CamOptions {
   onProgress?: (done: number, total: number) => void;
   /** One part of a split pass: a slice with no readable image is a finished part (its rejects), not an error. */
   allowEmpty?: boolean;
+  /** Keep the CAMs of a teacher whose top-1 agrees with the labels near chance only (--allow-weak-teacher). */
+  allowWeakTeacher?: boolean;
 }
 
-export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
+/** The teacher over every record, in batches, in the worker pool: one result per batch, in record order. */
+async function runPass(o: CamOptions, fit: Fit): Promise<CamResult[]> {
   const info = o.teacher;
-  checkModelClasses(`teacher ${info.path}`, info.numClasses, { classNames: info.classNames }, o.dataset.classNames, 'the dataset');
-  const { fingerprint, inputSize: size, head, compute } = info;
-  const fit = chosenFit(o.fit, info.fit);
+  const { head, compute } = info;
   const tasks = Math.ceil(o.records.length / o.batchSize);
   // tfjs-node breaks in a second worker thread: exactly one inference thread on native backends. ONNX
   // sessions split the cores: workers × intra-op threads = cores.
-  const workers = o.workers ?? (info.kind === 'onnx' ? 1 : 2);
+  // tfjs wasm: one runtime and model copy per worker, up to 4; ONNX: one session using every core.
+  const workers = o.workers ?? (info.kind === 'onnx' ? 1 : Math.min(4, defaultWorkers()));
   const threads = info.kind === 'onnx' ? poolThreads(workers, tasks) : compute.backend === 'wasm' || compute.backend === 'cpu' ? Math.max(1, workers) : 1;
   const onnx = info.kind === 'onnx'
     ? { featureTensor: head.featureTensor, classifierNode: head.classifierNode, teacherConfig: head.teacherConfig, provider: compute.provider ?? 'cpu', threads: threadsPerWorker(threads) }
@@ -67,6 +70,15 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
   } finally {
     await pool.destroy();
   }
+  return results;
+}
+
+export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: CamMeta; rejects: Reject[]; allSha: string[] }> {
+  const info = o.teacher;
+  checkModelClasses(`teacher ${info.path}`, info.numClasses, { classNames: info.classNames }, o.dataset.classNames, 'the dataset');
+  const { fingerprint, inputSize: size, compute } = info;
+  const fit = chosenFit(o.fit, info.fit);
+  const results = await runPass(o, fit);
   const h = results.find((r) => r.h)?.h ?? 0;
   const w = results.find((r) => r.w)?.w ?? 0;
   const ids: string[] = [];
@@ -98,6 +110,9 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     // A non-finite CAM has no SPM: generate would fall back to area labels and call them snapmix.
     throw new UserError(`teacher ${info.path} gave non-finite (NaN or infinite) CAMs for ${broken} of ${cams.length} images: its weights or its outputs are not finite. Nothing was written; use a teacher that trained to finite weights`);
   }
+  const set: CamSet = { ids, labels: Int32Array.from(labels), cams: flat, h, w, prob: Float32Array.from(prob), pred: Int32Array.from(pred), sha256: sha };
+  const agreement = agreementOf(set, info.numClasses);
+  checkAgreement(`teacher ${info.path}`, agreement, ids.length, !!o.allowWeakTeacher);
   const rejected: Record<string, number> = {};
   for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
   const meta: CamMeta = {
@@ -113,10 +128,12 @@ export async function extractCams(o: CamOptions): Promise<{ set: CamSet; meta: C
     w,
     count: ids.length,
     rejected,
+    teacher_agreement: agreement,
+    cam_backend: info.kind === 'onnx' ? `onnxruntime-${compute.provider ?? 'cpu'}` : `tfjs-${compute.backend}`,
   };
-  if (!ids.length && !o.allowEmpty) throw new UserError(`no readable images among the ${n} ${o.split} images; see the rejects`);
+  if (!ids.length && !o.allowEmpty) throw new UserError(`no readable images among the ${o.records.length} ${o.split} images; see the rejects`);
   return {
-    set: { ids, labels: Int32Array.from(labels), cams: flat, h, w, prob: Float32Array.from(prob), pred: Int32Array.from(pred), sha256: sha },
+    set,
     meta,
     rejects,
     allSha,

@@ -26,6 +26,11 @@ const SUMS_FILE = 'SHA256SUMS';
 
 const parquetName = (shard: string) => shard.replace(/\.arrow$/, '.parquet');
 
+const CLASSES_FILE = 'classes.csv';
+
+/** id,name per class, RFC 4180 quoting (a name may hold a comma or a quote). */
+const classesCsv = (names: string[]) => `id,name\n${names.map((n, i) => `${i},${/[",\n\r]/.test(n) ? `"${n.replace(/"/g, '""')}"` : n}`).join('\n')}\n`;
+
 function cardFiles(to: ExportFormat, m: Manifest, files: ExportedFile[], manifestSha256: string): CardFiles {
   const bytes = files.reduce((a, f) => a + f.bytes, 0);
   const provenance = `Exported by \`snapmix export\` from the release whose manifest.json has sha256 \`${manifestSha256}\`; \`sha256sum -c ${SUMS_FILE}\` checks every file.`;
@@ -35,7 +40,7 @@ function cardFiles(to: ExportFormat, m: Manifest, files: ExportedFile[], manifes
       load: [
         'from datasets import load_dataset',
         'ds = load_dataset("parquet", data_files="data-*.parquet", split="train")',
-        '# DuckDB: select label_a, weight_a, label_b, weight_b from \'data-*.parquet\'',
+        '# DuckDB, class names from classes.csv (id,name): select c.name, avg(d.weight_a) from \'data-*.parquet\' d join \'classes.csv\' c on d.label_a = c.id group by 1',
         '# polars: pl.scan_parquet("data-*.parquet")',
       ].join('\n'),
     };
@@ -88,10 +93,13 @@ export async function exportRelease(o: {
       files.push({ filename, from: s.filename, rows: s.rows, ...w });
       o.onProgress?.(k + 1, m.shards.length);
     }
-    await writeFileAtomic(path.join(o.out, SUMS_FILE), files.map((f) => `${f.sha256}  ${f.filename}\n`).join(''));
+    // SQL readers get the class names as a table (id,name) instead of parsing key-value metadata.
+    const classes = o.to === 'parquet' ? await writeFileAtomic(path.join(o.out, CLASSES_FILE), classesCsv(m.class_names)) : undefined;
+    await writeFileAtomic(path.join(o.out, SUMS_FILE), [...files, ...(classes ? [{ ...classes, filename: CLASSES_FILE }] : [])].map((f) => `${f.sha256}  ${f.filename}\n`).join(''));
     await writeFileAtomic(path.join(o.out, EXPORT_RECORD), JSON.stringify({
       format: 'snapmix-export', version: 1, to: o.to, row_group_bytes: o.to === 'parquet' ? rowGroupBytes : undefined,
       release: { request: m.request, manifest_sha256: manifestSha256 }, files,
+      ...(classes ? { classes: { filename: CLASSES_FILE, ...classes } } : {}),
     }, null, 2) + '\n');
     await writeFileAtomic(path.join(o.out, CARD_FILE), renderCard(m, manifestSha256, cardFiles(o.to, m, files, manifestSha256)));
     return { files, manifestSha256, seconds: (Date.now() - t0) / 1000 };

@@ -24,10 +24,14 @@ export interface GenerateOptions {
   part?: { index: number; of: number };
   /** License and title for the dataset card (OUT/README.md); not part of the request. */
   release?: Partial<ReleaseInfo>;
+  /** Use CAMs of a teacher that agrees with the labels near chance only (--allow-weak-teacher). */
+  allowWeakTeacher?: boolean;
   /** Accept an output with 0 written rows (otherwise an error once the manifest is written). */
   allowEmpty?: boolean;
   log?: (line: string) => void;
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** The shard format to write (default: the current one; reproduce: the release's, 3 or 4). */
+  formatVersion?: number;
   /** Further inputs the output may not equal, contain or sit inside (reproduce: the release). */
   alsoReads?: { flag: string; path: string }[];
 }

@@ -6,7 +6,8 @@ import type { Piscina } from 'piscina';
 import { datasetFingerprint } from '../data/fingerprint.js';
 import type { DatasetRecord } from '../data/types.js';
 import { rejectText, type Reject } from '../data/reject.js';
-import { checkCamCoverage, checkCamFit, readCamCache, readCamMeta, type CamMeta, type CamSet } from '../shards/cam-cache.js';
+import { agreementText, checkAgreement, checkCamCoverage, checkCamFit, readCamCache, readCamMeta, type CamMeta, type CamSet } from '../shards/cam-cache.js';
+import type { TeacherAgreement } from '../shards/manifest-types.js';
 import { GENERATE_DEFAULTS, requestHash } from '../shards/config.js';
 import type { DecodeSourcesResult, DecodeSourcesTask } from '../pool/tasks.js';
 import type { SourceCacheRef } from '../image/source-cache.js';
@@ -16,7 +17,13 @@ import { StrictError, UserError } from '../util/errors.js';
 import { extractCams } from './cams.js';
 import type { GenerateOptions, Resolved } from './generate-options.js';
 
-interface ResolvedCams { set: CamSet; teacherFp: string; rejects: Reject[]; meta?: CamMeta }
+interface ResolvedCams {
+  set: CamSet; teacherFp: string; rejects: Reject[];
+  /** Set when the CAMs were computed by this run (to be written into OUT/cams). */
+  meta?: CamMeta;
+  /** What the CAM pass recorded (absent for caches of earlier versions): for the manifest. */
+  agreement?: TeacherAgreement; camBackend?: string;
+}
 
 /** CAMs for snapmix: from --cams (checked), from OUT/cams of an interrupted run, or computed now (meta set: to be written). */
 async function resolveCams(o: Resolved, allSha: string[], reuseOut: boolean): Promise<ResolvedCams | undefined> {
@@ -29,13 +36,15 @@ async function resolveCams(o: Resolved, allSha: string[], reuseOut: boolean): Pr
     }
     checkCamCoverage(`--cams ${o.cams}`, set, rejects, o.records);
     checkCamFit(`--cams ${o.cams}`, meta, o.config.fit);
+    if (meta.teacher_agreement) o.log?.(`generate: the CAMs' teacher against the labels: ${agreementText(meta.teacher_agreement)}`);
+    checkAgreement(`the teacher of --cams ${o.cams}`, meta.teacher_agreement, meta.count, !!o.allowWeakTeacher);
     if (o.teacher) {
       const { fingerprint } = o.teacher;
       if (fingerprint !== meta.teacher_fingerprint) {
         throw new UserError(`--cams ${o.cams} was computed by another teacher than ${o.teacher.path} (fingerprint ${meta.teacher_fingerprint.slice(0, 12)} ≠ ${fingerprint.slice(0, 12)}); drop --cams to recompute`);
       }
     }
-    return { set, teacherFp: meta.teacher_fingerprint, rejects };
+    return { set, teacherFp: meta.teacher_fingerprint, rejects, agreement: meta.teacher_agreement, camBackend: meta.cam_backend };
   }
   if (!o.teacher) throw new UserError('snapmix needs CAMs: pass --teacher MODEL_DIR or --cams CAMS_DIR');
   // Reuse OUT/cams from an interrupted run of the same teacher and data.
@@ -46,16 +55,17 @@ async function resolveCams(o: Resolved, allSha: string[], reuseOut: boolean): Pr
     checkCamCoverage(cached, c.set, c.rejects, o.records);
     if (c.meta.dataset_fingerprint === dsFp && c.meta.teacher_fingerprint === fingerprint && c.meta.fit === o.config.fit) {
       o.log?.(`generate: reusing CAMs in ${cached}`);
-      return { set: c.set, teacherFp: fingerprint, rejects: c.rejects };
+      return { set: c.set, teacherFp: fingerprint, rejects: c.rejects, agreement: c.meta.teacher_agreement, camBackend: c.meta.cam_backend };
     }
   }
   o.log?.('generate: computing CAMs with the teacher');
   const r = await extractCams({
     dataset: o.dataset, records: o.records, split: 'train', teacher: o.teacher, workers: o.workers,
-    batchSize: o.camBatch, strict: o.strict, fit: o.config.fit,
+    batchSize: o.camBatch, strict: o.strict, fit: o.config.fit, allowWeakTeacher: o.allowWeakTeacher,
     onProgress: (d, t) => o.onProgress?.('cams', d, t),
   });
-  return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta };
+  if (r.meta.teacher_agreement) o.log?.(`generate: the teacher against the labels: ${agreementText(r.meta.teacher_agreement)}`);
+  return { set: r.set, teacherFp: r.meta.teacher_fingerprint, rejects: r.rejects, meta: r.meta, agreement: r.meta.teacher_agreement, camBackend: r.meta.cam_backend };
 }
 
 /**
@@ -125,5 +135,5 @@ export async function prepareSources(o: Resolved, pool: Piscina, cache: SourceCa
     throw new UserError('--partner other-class needs sources of at least 2 classes; nothing was written');
   }
   const dsFp = datasetFingerprint(o.dataset.classNames, o.records, allSha);
-  return { allSha, decodeRejects, cams, camRow, slots, records, rejects: cams ? cams.rejects : [], datasetFingerprint: dsFp, request: requestHash(cfg, dsFp, cams?.teacherFp ?? null) };
+  return { allSha, decodeRejects, cams, camRow, slots, records, rejects: cams ? cams.rejects : [], datasetFingerprint: dsFp, request: requestHash(cfg, dsFp, cams?.teacherFp ?? null, o.formatVersion) };
 }

@@ -2,6 +2,9 @@
 // order) → manifest + HF files. Each finished shard leaves a stats file (the commit marker), so a
 // rerun of the same request resumes where the last one stopped. The sources side is
 // generate-sources.ts, the writer side shard-writer.ts.
+import { SNAPMIX_VERSION } from '../util/version.js';
+import { defaultWorkers } from '../util/cpus.js';
+import { SHARD_FORMAT_VERSION } from '../shards/format-version.js';
 import path from 'node:path';
 import { planner } from '../mix/plan.js';
 import { planConfigOf, resolveGenerateConfig } from '../shards/config.js';
@@ -65,9 +68,10 @@ const SPILL_NAME = '.snapmix-sources';
 async function run(o: Resolved, out: Output): Promise<GenerateResult> {
   const t0 = Date.now();
   const cfg = o.config;
+  const version = o.formatVersion ?? SHARD_FORMAT_VERSION;
   const prevRequest = out.state === 'ours' ? await readRequest(o.out) : undefined;
   const state = out.state !== 'ours' ? 'empty' : o.overwrite ? 'overwrite' : prevRequest ? 'resume-candidate' : 'empty';
-  const pool = makePool('compose-worker', o.workers ?? 2, Infinity);
+  const pool = makePool('compose-worker', o.workers ?? defaultWorkers(), Infinity);
   const spill = path.join(o.out, `${SPILL_NAME}.tmp-${process.pid}`);
   const cache = await createSourceCache(o.records.length, cfg.resize, o.cacheMem ?? defaultCacheMem(), spill);
   if (cache.kind === 'file') o.log?.(`generate: sources (${((o.records.length * slotBytes(cfg.resize)) / 2 ** 30).toFixed(1)} GiB at ${cfg.resize} px) exceed --cache-mem; spilled to ${spill}`);
@@ -114,7 +118,8 @@ async function run(o: Resolved, out: Output): Promise<GenerateResult> {
     // 5. The accounts: a part file for one part of a split run, else the manifest, HF files and card.
     const info: RunInfo = {
       request: s.request, config: cfg, classNames: o.dataset.classNames, dataset: { fingerprint: s.datasetFingerprint, format: o.dataset.format, sources: n },
-      teacher: s.cams ? s.cams.teacherFp : null, sourceRejects: s.rejects, release: releaseOf(o.release),
+      teacher: s.cams ? s.cams.teacherFp : null, formatVersion: version, sourceRejects: s.rejects, release: releaseOf(o.release),
+      ...(version >= 4 ? { ...(s.cams?.agreement ? { teacherAgreement: s.cams.agreement } : {}), generator: { snapmix: SNAPMIX_VERSION, cam_backend: s.cams?.camBackend ?? null } } : {}),
       sources: o.records.map((r, i) => ({ id: r.id, label: r.label, split: r.split, sha256: s.allSha[i] })),
     };
     const seconds = () => (Date.now() - t0) / 1000;

@@ -8,7 +8,7 @@ import { readPart, readRequest, releaseOf, shardName, writeOutputFiles, writeReq
 import { writeFileAtomic, exists, fileSha256 } from '../util/fs.js';
 import { STATE_DIR, withOutput } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
-import { checkCamCoverage, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../shards/cam-cache.js';
+import { agreementOf, checkCamCoverage, readCamCache, readCamMeta, writeCamCache, type CamMeta, type CamSet } from '../shards/cam-cache.js';
 import { recordedFit } from '../image/decode.js';
 import { requestDifferences } from '../util/differences.js';
 import { fingerprintLine } from '../data/fingerprint.js';
@@ -32,7 +32,7 @@ async function checkParts(dirs: string[]): Promise<{ parts: PartFile[]; stats: S
     if (diff.length) throw new UserError(`${dirs[i]} and ${dirs[0]} disagree on what they recorded (${diff.slice(0, 3).join('; ')}); rerun the parts with one command line`);
   });
   parts.forEach((p, i) => {
-    if (!p.info.sources || p.shards.some((st) => !st.weights)) throw new UserError(`${dirs[i]} was written by an older snapmix (no source list or weight sums); rerun that part with this version`);
+    if (!p.info.sources || p.info.formatVersion === undefined || p.shards.some((st) => !st.weights)) throw new UserError(`${dirs[i]} was written by an older snapmix (no source list or weight sums); rerun that part with this version`);
   });
   const K = first.part.of;
   partOrder(dirs, parts, 'generate');
@@ -117,7 +117,8 @@ interface CamsPartFile {
   total_records: number;
   /** This slice's fingerprint lines (id, label, split, sha256), in record order. */
   lines: string[];
-  meta: Omit<CamMeta, 'dataset_fingerprint' | 'count' | 'rejected'>;
+  /** What every part must agree on: the cache's metadata less what depends on the slice. */
+  meta: Omit<CamMeta, 'dataset_fingerprint' | 'count' | 'rejected' | 'teacher_agreement'>;
 }
 
 /** The records part I of K covers: a contiguous slice, so concatenating parts restores record order. */
@@ -126,7 +127,7 @@ export function sliceOf(n: number, part: { index: number; of: number }): [number
 }
 
 export async function writeCamsPart(dir: string, part: { index: number; of: number }, totalRecords: number, records: DatasetRecord[], allSha: string[], meta: CamMeta): Promise<void> {
-  const { dataset_fingerprint: _d, count: _c, rejected: _r, ...rest } = meta;
+  const { dataset_fingerprint: _d, count: _c, rejected: _r, teacher_agreement: _a, ...rest } = meta;
   const p: CamsPartFile = { format: 'snapmix-cams-part', version: 1, part, total_records: totalRecords, lines: records.map((r, i) => fingerprintLine(r, allSha[i])), meta: rest };
   await fs.mkdir(path.join(dir, STATE_DIR), { recursive: true });
   await writeFileAtomic(path.join(dir, STATE_DIR, CAMS_PART_FILE), JSON.stringify(p) + '\n');
@@ -151,7 +152,7 @@ async function readCamsPart(dir: string): Promise<CamsPartFile> {
 
 /** A part's cache holds exactly the records its part file lists (ids, labels, file hashes) and its recorded metadata. */
 function checkPartContents(dir: string, p: CamsPartFile, c: { set: CamSet; meta: CamMeta; rejects: Reject[] }): void {
-  const { dataset_fingerprint: _d, count: _c, rejected: _r, ...meta } = c.meta;
+  const { dataset_fingerprint: _d, count: _c, rejected: _r, teacher_agreement: _a, ...meta } = c.meta;
   const diff = requestDifferences({ ...p.meta, fit: recordedFit(p.meta.fit) } as never, meta as never); // cams.json's fit is normalised at read
   if (diff.length) throw new UserError(`${dir}: its cams.json disagrees with its part record (${diff.slice(0, 3).join('; ')}); rerun that part`);
   const records = p.lines.map((l) => {
@@ -203,7 +204,9 @@ export async function mergeCams(o: { parts: string[]; out: string; overwrite: bo
     const rejected: Record<string, number> = {};
     for (const r of rejects) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
     const g = ref.meta;
-    const meta: CamMeta = { format: g.format, version: g.version, teacher_fingerprint: g.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: g.class_names, split: g.split, teacher_input_size: g.teacher_input_size, ...(g.fit ? { fit: g.fit } : {}), h: g.h, w: g.w, count: set.ids.length, rejected };
+    const meta: CamMeta = { format: g.format, version: g.version, teacher_fingerprint: g.teacher_fingerprint, dataset_fingerprint: h.digest('hex'), class_names: g.class_names, split: g.split, teacher_input_size: g.teacher_input_size, ...(g.fit ? { fit: g.fit } : {}), h: g.h, w: g.w, count: set.ids.length, rejected,
+      // Recomputed over the whole set in record order, as one pass computes it: the merged bytes are one pass's.
+      ...(g.cam_backend ? { teacher_agreement: agreementOf(set, g.class_names.length), cam_backend: g.cam_backend } : {}) };
     if (out.state === 'ours' && (await exists(path.join(o.out, 'cams.json')))) {
       // A finished cache here: replaced only by the same CAMs, or with --overwrite (hours of teacher time).
       const prev = await readCamMeta(o.out).catch(() => undefined);

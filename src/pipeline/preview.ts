@@ -21,7 +21,8 @@ export async function previewSheet(dir: string, m: Manifest, n: number, out: Exc
   const z = Math.max(1, Math.floor(128 / S));
   const T = S * z;
   const gap = 6;
-  const textW = 190;
+  // The caption column fits its longest line (the weights first, so a long class name never hides them).
+  let textChars = 24;
   const tiles: { input: Buffer; left: number; top: number; raw?: { width: number; height: number; channels: 3 } }[] = [];
   const texts: string[] = [];
   const want = Math.min(n, m.counts.written);
@@ -51,14 +52,15 @@ export async function previewSheet(dir: string, m: Manifest, n: number, out: Exc
     const x = gap + 5 * (T + gap) + 4;
     const lines = [
       `#${s.index} ${s.method}`,
-      `A ${m.class_names[s.labelA]}  ρa ${s.weightA.toFixed(3)}`,
-      `B ${m.class_names[s.labelB]}  ρb ${s.weightB.toFixed(3)}`,
+      `ρa ${s.weightA.toFixed(3)}  A ${m.class_names[s.labelA]}`,
+      `ρb ${s.weightB.toFixed(3)}  B ${m.class_names[s.labelB]}`,
       `area λ ${s.areaWeight.toFixed(3)} / ${(1 - s.areaWeight).toFixed(3)}`,
     ];
+    textChars = Math.max(textChars, ...lines.map((l) => l.length));
     lines.forEach((l, i) => texts.push(`<text x="${x}" y="${top + 18 + i * 18}">${l.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`));
     row++;
   }
-  const width = gap + 5 * (T + gap) + textW;
+  const width = gap + 5 * (T + gap) + 8 + Math.ceil(textChars * 8.2); // DejaVu Sans at 13 px: at most ~8 px a character
   const height = gap + row * (T + gap) + 22;
   const headers = ['A view', 'B view', 'SPM A + box A', 'SPM B + box B', 'mixed (box A red)'];
   headers.forEach((h, c) => texts.push(`<text x="${gap + c * (T + gap)}" y="${height - 6}">${h}</text>`));

@@ -28,7 +28,7 @@ export async function makeRefresher(o: {
     await generate({
       config: { ...storedConfigInput(m.config), seed: refreshSeed(m.config.seed, epoch) },
       dataset: o.data, records: splitRecords(o.data, 'train'), teacher: await teacherHandle(teacherDir, {}, { backend: o.backend }), out: shardsDir,
-      workers: o.workers, camBatch: 32, strict: false, overwrite: true,
+      workers: o.workers, camBatch: 32, strict: false, overwrite: true, allowWeakTeacher: true, // the student of this epoch, by design
     });
     return [shardsDir];
   };

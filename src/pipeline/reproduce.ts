@@ -3,6 +3,7 @@
 // scratch directory and compare every shard's sha256 with the manifest. Before that, the fingerprints say
 // what differs, so a failure names its cause: the release's own files, an edited config, changed source
 // images, another teacher.
+import { REPRODUCIBLE_FORMAT_VERSIONS } from '../shards/format-version.js';
 import { promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,7 +54,8 @@ export interface ReproduceResult {
   causes: string[];
   shards: ShardVerdict[];
   /** Other files of a full reproduction that differ (manifest.json, the card). */
-  files: { name: string; identical: boolean }[];
+  /** `version`: differs only in the snapmix version recorded in the manifest (and so in the card, which names the manifest's sha256). */
+  files: { name: string; identical: boolean; version?: string }[];
   scratch: string;
   ok: boolean;
 }
@@ -105,7 +107,7 @@ async function releaseCauses(m: Manifest, release: string): Promise<string[]> {
   await verifyDirectory(release, { allowEmpty: true }).catch((e: Error) => {
     out.push(`the release fails 'snapmix verify': ${e.message.split('\n').slice(1, 4).map((l) => l.trim()).join('; ')}`);
   });
-  if (requestHash(m.config, m.dataset.fingerprint, m.teacher?.fingerprint ?? null) !== m.request) {
+  if (requestHash(m.config, m.dataset.fingerprint, m.teacher?.fingerprint ?? null, m.format_version) !== m.request) {
     out.push(`manifest.json's config or fingerprints were edited after generation: they do not hash to its request ${m.request.slice(0, 12)}…`);
   }
   const first = m.shards[0] && (await fs.readFile(path.join(release, m.shards[0].filename)).catch(() => undefined));
@@ -121,8 +123,22 @@ async function releaseCauses(m: Manifest, release: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * 'A → B' when two manifests differ only in the snapmix version that made them (every shard, count and
+ * fingerprint the same): a newer snapmix reproduced an older release.
+ */
+async function versionOnlyDifference(release: string, regenerated: string): Promise<string | undefined> {
+  const [a, b] = await Promise.all([release, regenerated].map((f) => fs.readFile(f, 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined)));
+  if (!a?.generator || !b?.generator || a.generator.snapmix === b.generator.snapmix) return undefined;
+  const same = JSON.stringify({ ...b, generator: { ...b.generator, snapmix: a.generator.snapmix } }, null, 2) + '\n' === (await fs.readFile(release, 'utf8'));
+  return same ? `${a.generator.snapmix} → ${b.generator.snapmix}` : undefined;
+}
+
 export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   const m = await readManifest(o.release);
+  if (!REPRODUCIBLE_FORMAT_VERSIONS.includes(m.format_version)) {
+    throw new UserError(`${o.release} is shard format ${m.format_version}; this snapmix regenerates formats ${REPRODUCIBLE_FORMAT_VERSIONS.join(' and ')} byte for byte (format 2 recorded no --fit, format 1 computed weights another way). 'snapmix verify' and 'train --shards' still read it`);
+  }
   if (m.teacher && !o.teacher && !o.cams) throw new UserError(`${o.release} was made with a teacher (${m.config.method}): pass --teacher MODEL or --cams CAMS`);
   o.log?.(`reproduce: checking ${o.release} and the fingerprints of --data${o.teacher ? ' and --teacher' : o.cams ? ' and --cams' : ''}`);
   const causes = [...(await releaseCauses(m, o.release)), ...(await dataCauses(m, o.release, o)), ...(await teacherCauses(m, o))];
@@ -139,7 +155,7 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
   try {
     o.log?.(`reproduce: regenerating ${o.part ? `part ${o.part.index} of ${o.part.of}` : 'every shard'} into ${scratch}`);
     const r = await generate({
-      config: storedConfigInput(m.config), dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch,
+      config: storedConfigInput(m.config), dataset: o.dataset, records: o.records, teacher: o.teacher, cams: o.cams, out: scratch, formatVersion: m.format_version, allowWeakTeacher: true, // the release made its choice; this only regenerates it
       workers: o.workers, camBatch: o.camBatch ?? 32, strict: false, overwrite: false, allowEmpty: true, part: o.part, release: m.release, onProgress: o.onProgress,
       alsoReads: [{ flag: 'RELEASE', path: o.release }],
     }).catch((e: unknown) => {
@@ -167,12 +183,14 @@ export async function reproduce(o: ReproduceOptions): Promise<ReproduceResult> {
     if (!o.part && r.manifest.shards.length !== m.shards.length) causes.push(`the regeneration has ${r.manifest.shards.length} shard(s), the release ${m.shards.length}`);
     const files: ReproduceResult['files'] = [];
     if (!o.part) {
+      const version = await versionOnlyDifference(path.join(o.release, 'manifest.json'), path.join(scratch, 'manifest.json'));
       for (const name of ['manifest.json', CARD_FILE, SOURCES_FILE, 'rejects.jsonl']) {
         const [a, b] = await Promise.all([fileSha256(path.join(o.release, name)), fileSha256(path.join(scratch, name))]);
-        files.push({ name, identical: !!a && a === b });
+        const identical = !!a && a === b;
+        files.push({ name, identical, ...(!identical && version && (name === 'manifest.json' || name === CARD_FILE) ? { version } : {}) });
       }
     }
-    const ok = !causes.length && shards.every((s) => s.identical) && files.every((f) => f.identical);
+    const ok = !causes.length && shards.every((s) => s.identical) && files.every((f) => f.identical || f.version);
     return { causes, shards, files, scratch, ok };
   } finally {
     process.off('SIGINT', onSignal);

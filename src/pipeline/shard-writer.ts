@@ -27,9 +27,10 @@ export interface ShardJob { k: number; first: number; last: number; plans: Sampl
 export function shardWriter(o: Resolved, s: Sources, run: { pool: Piscina; cache: SourceCacheRef; planOf: (index: number) => SamplePlan; total: number; numShards: number; onComposed: (rows: number) => void }) {
   const cfg = o.config;
   const C = o.dataset.classNames.length;
+  const version = o.formatVersion ?? SHARD_FORMAT_VERSION;
   const schemaMeta = new Map([
     ['huggingface', JSON.stringify({ info: { features: hfFeatures(o.dataset.classNames) } })],
-    ['snapmix', JSON.stringify({ format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: s.cams?.teacherFp ?? null, dataset_fingerprint: s.datasetFingerprint, seed: cfg.seed })],
+    ['snapmix', JSON.stringify({ format_version: version, config: cfg, class_names: o.dataset.classNames, teacher_fingerprint: s.cams?.teacherFp ?? null, dataset_fingerprint: s.datasetFingerprint, seed: cfg.seed })],
   ]);
   const ext = cfg.format === 'jpeg' ? 'jpg' : cfg.format;
   const source = (j: number): ComposeSource => {
@@ -86,7 +87,7 @@ export function shardWriter(o: Resolved, s: Sources, run: { pool: Piscina; cache
       // Summed as stored (float32), as verify recounts them from the rows.
       addRow(weights, p.method, Math.fround(c.weights!.weightA), Math.fround(c.weights!.weightB), Math.fround(c.weights!.areaWeight));
     }
-    const { fields, columns } = shardColumns(rows, C);
+    const { fields, columns } = shardColumns(rows, C, version);
     const bytes = streamBytes([recordBatch(fields, columns, schemaMeta)]);
     const written = await writeFileAtomic(path.join(o.out, filename), bytes);
     const byMethod: Record<string, number> = {};

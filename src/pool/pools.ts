@@ -1,6 +1,6 @@
 // Piscina pools. Worker files sit beside this module with its extension (.js from dist, .ts under tsx
 // in tests, whose loader worker threads inherit through execArgv).
-import os from 'node:os';
+import { availableCpus } from '../util/cpus.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -16,7 +16,7 @@ export function workerUrl(name: string, base: string = import.meta.url): string 
  * cores or than tasks only cost memory and start-up time (--workers 64 on 2 cores once took 77 s, 2.5 GB).
  */
 export function poolThreads(requested: number, tasks = Infinity): number {
-  return Math.max(1, Math.min(requested, os.availableParallelism(), tasks));
+  return Math.max(1, Math.min(requested, availableCpus(), tasks));
 }
 
 type PoolName = 'cam-worker' | 'onnx-cam-worker' | 'compose-worker' | 'decode-worker';

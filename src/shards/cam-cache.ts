@@ -1,5 +1,6 @@
 // The CAM cache (docs/ARCHITECTURE.md): one raw CAM per source image per teacher, reused by every round.
 // cams.arrow (Arrow IPC stream) + cams.json (fingerprints, shape) + rejects.jsonl.
+import type { TeacherAgreement } from './manifest-types.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Field } from 'apache-arrow';
@@ -40,6 +41,44 @@ export interface CamMeta {
   w: number;
   count: number;
   rejected: Record<string, number>;
+  /** How often the teacher's top-1 is the dataset's label on these images (absent in caches of earlier versions). */
+  teacher_agreement?: TeacherAgreement;
+  /** What computed the CAM values, which decide the shards' bytes: 'tfjs-wasm', 'onnxruntime-cpu', … (absent in earlier caches). */
+  cam_backend?: string;
+}
+
+/** Agreement of a pass's predictions with the labels (over the images that have a CAM, in cache order). */
+export function agreementOf(set: Pick<CamSet, 'labels' | 'pred' | 'prob'>, numClasses: number): TeacherAgreement {
+  const n = set.labels.length;
+  let hits = 0;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    if (set.pred[i] === set.labels[i]) hits++;
+    p += set.prob[i];
+  }
+  return { top1: n ? hits / n : 0, mean_p_true: n ? p / n : 0, chance: 1 / numClasses };
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+/** One line for the console and the card. */
+export const agreementText = (a: TeacherAgreement) => `top-1 ${pct(a.top1)} (chance ${pct(a.chance)}), mean p(label) ${a.mean_p_true.toFixed(3)}`;
+
+/** Near chance: less than 10 points above what guessing scores. Such CAMs are of the wrong classes, or of nothing. */
+const isWeak = (a: TeacherAgreement) => a.top1 < a.chance + 0.1;
+
+/**
+ * Refuse CAMs of a teacher that does not agree with the dataset's labels (exit 2, nothing written) unless
+ * the user says so: every CAM would be of the wrong class, and the shards' labels with it.
+ */
+export function checkAgreement(what: string, a: TeacherAgreement | undefined, n: number, allowWeak: boolean): void {
+  if (!a || !n || allowWeak || !isWeak(a)) return;
+  throw new UserError(
+    `${what} agrees with the dataset's labels on ${pct(a.top1)} of ${n} images (chance ${pct(a.chance)}; mean p(label) ${a.mean_p_true.toFixed(3)}): ` +
+      "its CAMs would be of the wrong classes. Likely causes: the class order (the teacher's output k must be the dataset's class k: " +
+      'ImageFolder sorts folder names, CUB numbers them by classes.txt), the preprocessing (input size, mean/std, channel order: see the teacher line above), or --fit. ' +
+      'Nothing was written; fix the cause, or pass --allow-weak-teacher to use this teacher anyway',
+  );
 }
 
 export function camOf(set: CamSet, row: number): { data: Float32Array; h: number; w: number } {

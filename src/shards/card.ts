@@ -3,7 +3,7 @@
 // renders the same card pointing at its own files.
 import { recordedFit } from '../image/decode.js';
 import { stringify } from 'yaml';
-import type { Manifest } from './manifest-types.js';
+import type { Manifest, TeacherAgreement } from './manifest-types.js';
 import { hfFeatures } from './schema.js';
 import { summarise, weightTable } from './summary.js';
 
@@ -71,9 +71,17 @@ function arrowFiles(m: Manifest): CardFiles {
     glob: 'data-*.arrow',
     bytes: m.shards.reduce((a, s) => a + s.bytes, 0),
     kind: 'Arrow IPC stream shards in the `datasets` save_to_disk layout',
-    load: 'from datasets import load_from_disk\nds = load_from_disk(".")  # or: load_dataset("arrow", data_files="data-*.arrow", split="train")',
+    load: 'from datasets import load_from_disk\nds = load_from_disk(".")  # or: load_dataset("arrow", data_files="data-*.arrow", split="train")' +
+      // Format ≥ 4 cards say how to read one round per epoch without writing into the release (ds.filter
+      // would put cache-*.arrow files here, which verify refuses); older cards re-render as written.
+      (m.format_version >= 4 && m.config.rounds > 1
+        ? `\n# one round per epoch: rows are in index order, so a round is one contiguous range of rows, and selecting\n# a range writes nothing into this directory (ds.filter would write cache-*.arrow files here)\nimport bisect\nrounds = ds["round"]\nepoch_ds = ds.select(range(bisect.bisect_left(rounds, epoch % ${m.config.rounds}), bisect.bisect_right(rounds, epoch % ${m.config.rounds})))`
+        : ''),
   };
 }
+
+const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+const agreementLine = (a: TeacherAgreement) => `top-1 ${pct(a.top1)} of the images (chance ${pct(a.chance)}), mean p(label) ${a.mean_p_true.toFixed(3)}`;
 
 /** The card for manifest m (manifestSha256: its file's sha256, for `verify --manifest-sha256`). */
 export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles = arrowFiles(m)): string {
@@ -122,6 +130,9 @@ export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles
     `| seed | ${c.seed} |`,
     `| dataset fingerprint | \`${m.dataset.fingerprint}\` |`,
     `| teacher fingerprint | ${teacher} |`,
+    // Format ≥ 4 only: an older card re-renders exactly as it was written.
+    ...(m.teacher?.agreement ? [`| teacher against the labels (CAM pass) | ${agreementLine(m.teacher.agreement)} |`] : []),
+    ...(m.generator ? [`| made with | snapmix ${m.generator.snapmix}${m.generator.cam_backend ? `, CAMs computed by ${m.generator.cam_backend}` : ''} |`] : []),
     `| request | \`${m.request}\` |`,
     `| manifest.json sha256 | \`${manifestSha256}\` |`,
     '',

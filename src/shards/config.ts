@@ -81,6 +81,6 @@ export function planConfigOf(c: GenerateConfig): PlanConfig {
 }
 
 /** The request: what the output bytes are a function of (docs/ARCHITECTURE.md "3. Contracts"), as one hash. */
-export function requestHash(cfg: GenerateConfig, datasetFp: string, teacherFp: string | null): string {
-  return createHash('sha256').update(JSON.stringify({ v: SHARD_FORMAT_VERSION, cfg, dsFp: datasetFp, teacher: teacherFp })).digest('hex');
+export function requestHash(cfg: GenerateConfig, datasetFp: string, teacherFp: string | null, v = SHARD_FORMAT_VERSION): string {
+  return createHash('sha256').update(JSON.stringify({ v, cfg, dsFp: datasetFp, teacher: teacherFp })).digest('hex');
 }

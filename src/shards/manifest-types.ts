@@ -27,6 +27,19 @@ export interface ShardStats extends ShardEntry {
 }
 
 /** What a release says about itself beyond the data (the card's front matter); not part of the request. */
+/** The teacher against the dataset's labels on the CAM pass: a teacher whose classes are not the dataset's shows here. */
+export interface TeacherAgreement {
+  /** Share of images whose top-1 class is their label. */
+  top1: number;
+  /** Mean probability the teacher gives the label. */
+  mean_p_true: number;
+  /** 1 / classes: what guessing scores. */
+  chance: number;
+}
+
+/** The snapmix version and the CAM backend (null without CAMs) that made an output. */
+interface Generator { snapmix: string; cam_backend: string | null }
+
 export interface ReleaseInfo { license: string; title?: string }
 
 /** One line of sources.jsonl: a fingerprinted source file (the dataset fingerprint hashes these in order). */
@@ -39,7 +52,10 @@ export interface Manifest {
   config: GenerateConfig;
   class_names: string[];
   dataset: { fingerprint: string; format: string; sources: number };
-  teacher: { fingerprint: string } | null;
+  /** The teacher, and (format ≥ 4) how often its top-1 was the label on the CAM pass. */
+  teacher: { fingerprint: string; agreement?: TeacherAgreement } | null;
+  /** What made the output (format ≥ 4): with the CAM backend it explains bytes that differ between two runs of one request. */
+  generator?: Generator;
   /** License and title of the dataset card (absent in outputs of older versions). */
   release?: ReleaseInfo;
   shards: ShardEntry[];
@@ -63,6 +79,11 @@ export interface RunInfo {
   classNames: string[];
   dataset: { fingerprint: string; format: string; sources: number };
   teacher: string | null;
+  /** The shard format written (the current one, or a release's when reproducing it). */
+  formatVersion: number;
+  /** Format ≥ 4: the teacher's agreement with the labels and what made the output. */
+  teacherAgreement?: TeacherAgreement;
+  generator?: Generator;
   sourceRejects: Reject[];
   release: ReleaseInfo;
   /** Every fingerprinted source file, in record order (written as sources.jsonl). */

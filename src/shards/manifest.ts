@@ -8,7 +8,7 @@ import { rejectRecord, type Reject } from '../data/reject.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { STATE_DIR } from '../util/outdir.js';
 import { UserError } from '../util/errors.js';
-import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
+import { hfFeatures } from './schema.js';
 import { combine } from './summary.js';
 import { CARD_FILE, DEFAULT_LICENSE, renderCard } from './card.js';
 
@@ -44,12 +44,13 @@ export function buildManifest(info: RunInfo, stats: ShardStats[]): Manifest {
   const rejected = rejectedSources(info, skipped);
   return {
     format: 'snapmix-shards',
-    format_version: SHARD_FORMAT_VERSION,
+    format_version: info.formatVersion,
     request: info.request,
     config: info.config,
     class_names: info.classNames,
     dataset: info.dataset,
-    teacher: info.teacher ? { fingerprint: info.teacher } : null,
+    teacher: info.teacher ? { fingerprint: info.teacher, ...(info.teacherAgreement ? { agreement: info.teacherAgreement } : {}) } : null,
+    ...(info.generator ? { generator: info.generator } : {}),
     release: info.release,
     shards: stats.map(({ skipped: _s, by_method: _m, request: _r, weights: _w, ...e }) => e),
     counts: {

@@ -2,8 +2,10 @@
 import type { Data, Field } from 'apache-arrow';
 import { binaryData, fieldOf, fixedListData, float32Data, int32Data, int64Data, structData, utf8Data } from './arrow-build.js';
 import type { Method } from '../mix/plan.js';
+import { softLabel } from '../mix/labels.js';
 
 export { SHARD_FORMAT_VERSION } from './format-version.js';
+import { nullableColumn } from './format-version.js';
 
 /** The per-sample fields every row carries, as written and as read back. */
 export interface ShardFields {
@@ -50,16 +52,13 @@ export function hfFeatures(classNames: string[]): Record<string, unknown> {
   };
 }
 
-/** Columns of a batch of rows, in the contract's order. */
-export function shardColumns(rows: ShardRow[], numClasses: number): { fields: Field[]; columns: Data[] } {
+/** Columns of a batch of rows, in the contract's order, declared as shard format `version` declares them. */
+export function shardColumns(rows: ShardRow[], numClasses: number, version: number): { fields: Field[]; columns: Data[] } {
   const bytes = binaryData(rows.map((r) => r.image));
   const paths = utf8Data(rows.map((r) => r.imagePath));
   const image = structData([fieldOf('bytes', bytes, true), fieldOf('path', paths, true)], [bytes, paths]);
   const soft = new Float32Array(rows.length * numClasses);
-  rows.forEach((r, i) => {
-    soft[i * numClasses + r.labelA] += r.weightA;
-    soft[i * numClasses + r.labelB] += r.weightB;
-  });
+  rows.forEach((r, i) => soft.set(softLabel(numClasses, r.labelA, r.labelB, r), i * numClasses));
   const cols: Record<string, Data> = {
     image,
     label_a: int64Data(rows.map((r) => r.labelA)),
@@ -76,6 +75,6 @@ export function shardColumns(rows: ShardRow[], numClasses: number): { fields: Fi
     round: int32Data(rows.map((r) => r.round)),
     index: int64Data(rows.map((r) => r.index)),
   };
-  const fields = Object.entries(cols).map(([k, d]) => fieldOf(k, d, k === 'image'));
+  const fields = Object.entries(cols).map(([k, d]) => fieldOf(k, d, nullableColumn(version, k)));
   return { fields, columns: Object.values(cols) };
 }

@@ -16,7 +16,8 @@ import { isLeftover, STATE_DIR } from '../util/outdir.js';
 import { LOCK_FILE } from '../util/lock.js';
 import { planConfigOf } from './config.js';
 import { planner, type SamplePlan } from '../mix/plan.js';
-import { hfFeatures, SHARD_FORMAT_VERSION } from './schema.js';
+import { hfFeatures } from './schema.js';
+import { nullableColumn, READABLE_FORMAT_VERSIONS } from './format-version.js';
 import { parseManifest } from './reader.js';
 import type { Manifest } from './manifest-types.js';
 import { addRow, combine, type WeightSums } from './summary.js';
@@ -126,7 +127,7 @@ export async function verifyDirectory(dir: string, opts: VerifyOptions = {}): Pr
   const features = hfFeatures(m.class_names);
   const ctx: VerifyContext = {
     m, planOf, skipped: await skippedClaims(dir, p), features, p,
-    expectMeta: { format_version: SHARD_FORMAT_VERSION, config: cfg, class_names: m.class_names, teacher_fingerprint: m.teacher?.fingerprint ?? null, dataset_fingerprint: m.dataset.fingerprint, seed: cfg.seed },
+    expectMeta: { format_version: m.format_version, config: cfg, class_names: m.class_names, teacher_fingerprint: m.teacher?.fingerprint ?? null, dataset_fingerprint: m.dataset.fingerprint, seed: cfg.seed },
     sourceId: new Map(), labelOf: new Map(), missingSeen: new Set(), shardWeights: [],
   };
   let rows = 0;
@@ -149,6 +150,10 @@ async function readClaims(dir: string, entries: string[], opts: VerifyOptions, p
   }
   const part = entries.includes('manifest.json') ? undefined : await partNotice(dir);
   if (part) throw new UserError(part);
+  if (!entries.includes('manifest.json') && entries.includes('export.json') && entries.includes('SHA256SUMS')) {
+    const from = await fs.readFile(path.join(dir, 'export.json'), 'utf8').then((t) => (JSON.parse(t) as { release?: { manifest_sha256?: string } }).release?.manifest_sha256, () => undefined);
+    throw new UserError(`${dir} is a 'snapmix export' (export.json), not a release: check its files with 'cd ${dir} && sha256sum -c SHA256SUMS'; 'snapmix verify' checks the release it was exported from${from ? ` (manifest sha256 ${from})` : ''}`);
+  }
   const manifestBytes = await fs.readFile(manifestFile).catch(() => {
     throw new UserError(`${manifestFile} is missing: not a finished 'snapmix generate' output (rerun generate to finish it)`);
   });
@@ -171,7 +176,7 @@ function checkLayout(m: Manifest, manifestFile: string, p: Problems): void {
   const n = m.dataset.sources;
   const planned = n * cfg.rounds;
   if (m.counts.planned !== planned) p.add(`${manifestFile}: counts.planned ${m.counts.planned} ≠ sources ${n} × rounds ${cfg.rounds}`);
-  if (m.format_version !== SHARD_FORMAT_VERSION) p.add(`${manifestFile}: format_version ${m.format_version}, this snapmix reads ${SHARD_FORMAT_VERSION}`);
+  if (!READABLE_FORMAT_VERSIONS.includes(m.format_version)) p.add(`${manifestFile}: format_version ${m.format_version}, this snapmix reads ${READABLE_FORMAT_VERSIONS.join(', ')} (a newer snapmix wrote it: upgrade)`);
   if (new Set(m.class_names).size !== m.class_names.length) p.add(`${manifestFile}: class_names has duplicates`);
   const numShards = Math.max(1, Math.ceil(planned / cfg.shardSize));
   if (m.shards.length !== numShards) p.add(`${manifestFile}: ${m.shards.length} shard(s) listed, ${planned} planned samples in shards of ${cfg.shardSize} make ${numShards}`);
@@ -218,6 +223,9 @@ async function checkShard(file: string, s: Manifest['shards'][number], ctx: Veri
   }
   const desc = describeSchema(schema);
   for (const q of check('shard', desc, '', `${file}: `)) p.add(q);
+  const v = ctx.m.format_version;
+  const wrongNull = schema.fields.filter((f) => f.nullable !== nullableColumn(v, f.name)).map((f) => f.name);
+  if (wrongNull.length) p.add(`${file}: column(s) ${wrongNull.join(', ')} declared ${nullableColumn(v, wrongNull[0]) ? 'non-nullable' : 'nullable'}, which format ${v} does not`);
   if (!isDeepStrictEqual(desc.metadata.snapmix, ctx.expectMeta)) p.add(`${file}: its schema metadata (config, class names, fingerprints) differs from the manifest's`);
   if (!isDeepStrictEqual((desc.metadata.huggingface as { info?: { features?: unknown } } | undefined)?.info?.features, ctx.features)) p.add(`${file}: its huggingface features differ from the manifest's class names`);
   let count = 0;
@@ -308,12 +316,20 @@ async function checkHfFiles(dir: string, m: Manifest, features: unknown, p: Prob
 }
 
 /** Nothing else in the directory: temporary leftovers and files the manifest does not list are named. */
+/** What Hugging Face datasets writes beside a load_from_disk dataset when it is mapped or filtered (one per result, num_proc parts). */
+const HF_CACHE = /^cache-[0-9a-f]{16}(_\d{5}_of_\d{5})?\.arrow$/;
+
 async function checkStrays(dir: string, entries: string[], m: Manifest, p: Problems): Promise<void> {
   const shardFiles = new Set(m.shards.map((s) => s.filename));
+  const hfCache: string[] = [];
   for (const e of entries) {
     if (KNOWN.has(e) || shardFiles.has(e) || e === LOCK_FILE) continue;
     if (isLeftover(e)) p.add(`${path.join(dir, e)}: a temporary file left by an interrupted write (disk full? killed?); the next 'snapmix generate' into ${dir} removes it`);
+    else if (HF_CACHE.test(e)) hfCache.push(e);
     else p.add(`${path.join(dir, e)}: a stray file the manifest does not list (a shard of another run, or a user file); move it out`);
+  }
+  if (hfCache.length) {
+    p.add(`${dir}: ${hfCache.length} Hugging Face datasets cache file(s) (${hfCache.slice(0, 3).join(', ')}${hfCache.length > 3 ? ', …' : ''}): ds.map or ds.filter on load_from_disk("${dir}") wrote them into the release; they are not part of it. Remove them (rm ${path.join(dir, 'cache-*.arrow')}), and select rounds with ds.select(range(...)) or pass keep_in_memory=True to map/filter so they do not come back`);
   }
   for (const e of await fs.readdir(path.join(dir, STATE_DIR)).catch(() => [] as string[])) {
     if (isLeftover(e)) p.add(`${path.join(dir, STATE_DIR, e)}: a temporary file left by an interrupted write; the next 'snapmix generate' into ${dir} removes it`);

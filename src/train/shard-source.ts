@@ -9,6 +9,7 @@ import type { Batch, BatchSource } from './loop.js';
 import type { ShardSet } from './shard-set.js';
 import type { DecodeTask } from '../pool/tasks.js';
 import { UserError } from '../util/errors.js';
+import { softLabel } from '../mix/labels.js';
 
 interface Row { image: Uint8Array; la: number; lb: number; wa: number; wb: number; where: string }
 
@@ -75,8 +76,7 @@ export function shardSource(o: ShardSourceOptions): BatchSource {
     const targets = new Float32Array(rows.length * C);
     const labels = new Int32Array(rows.length);
     rows.forEach((r, i) => {
-      targets[i * C + r.la] += r.wa;
-      targets[i * C + r.lb] += r.wb;
+      targets.set(softLabel(C, r.la, r.lb, { weightA: r.wa, weightB: r.wb }), i * C);
       labels[i] = r.wa >= r.wb ? r.la : r.lb;
     });
     return { task: { images: rows.map((r) => r.image), where: rows.map((r) => r.where), size: o.size, mean: o.pre.mean, std: o.pre.std }, targets, labels };

@@ -67,7 +67,7 @@ async function outputKindOf(dir: string): Promise<OutputKind | undefined> {
 const OWNED: Record<OutputKind, RegExp> = {
   shards: /^(data-\d{5}-of-\d{5}\.arrow|manifest\.json|state\.json|dataset_info\.json|rejects\.jsonl|README\.md|sources\.jsonl|cams)$/,
   cams: /^(cams\.arrow|cams\.json|rejects\.jsonl)$/,
-  export: /^(data-\d{5}-of-\d{5}\.parquet|shard-\d{6}\.tar|SHA256SUMS|export\.json|README\.md)$/,
+  export: /^(data-\d{5}-of-\d{5}\.parquet|shard-\d{6}\.tar|SHA256SUMS|export\.json|README\.md|classes\.csv)$/,
   model: /^(model\.json|weights\.[0-9a-f]{12}\.bin|metrics\.jsonl|checkpoint|refresh)$/,
   synth: /^(train|test|masks|parts\.jsonl|synth\.json)$/,
   demo: /^(preset\.json|results\.json|accuracy\.png|preview-snapmix\.png|data|teacher|cams|shards-[a-z-]+|student-[a-z0-9+-]+|\.[a-z0-9+-]+\.done)$/,
