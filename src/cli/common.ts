@@ -143,13 +143,13 @@ export function withRecipe<T>(y: Argv<T>) {
     .option('schedule', { choices: SCHEDULES, default: d.schedule, describe: 'learning-rate schedule (step: ×0.1 at 50% and 75%)' })
     .option('warmup', { type: 'number', default: d.warmup, describe: 'linear warm-up epochs' })
     .option('seed', { type: 'number', default: d.seed, describe: 'seed for init, order and augmentation' })
-    .option('crop-pad', { type: 'number', default: d.cropPad, describe: 'random crop: pad by this many pixels, crop back (0 = off)' })
-    .option('flip', { type: 'boolean', default: d.flip, describe: 'random horizontal flip (--no-flip to disable)' });
+    .option('crop-pad', { type: 'number', describe: `teacher: random crop, pad by this many pixels and crop back (0 = off; default ${d.cropPad}); students train on the shards' views as generate made them` })
+    .option('flip', { type: 'boolean', describe: `teacher: random horizontal flip (default ${d.flip}; --no-flip to disable); students: see --crop-pad` });
 }
 
 export function recipeFrom(a: {
   epochs: number; batchSize: number; lr: number; optimizer: string; momentum: number; weightDecay: number;
-  schedule: string; warmup: number; seed: number; cropPad: number; flip: boolean;
+  schedule: string; warmup: number; seed: number; cropPad?: number; flip?: boolean;
 }): Recipe {
   return {
     epochs: a.epochs,
@@ -161,8 +161,8 @@ export function recipeFrom(a: {
     schedule: a.schedule as Recipe['schedule'],
     warmup: a.warmup,
     seed: a.seed,
-    cropPad: a.cropPad,
-    flip: a.flip,
+    cropPad: a.cropPad ?? DEFAULT_RECIPE.cropPad,
+    flip: a.flip ?? DEFAULT_RECIPE.flip,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { InspectReport } from '../pipeline/inspect.js';
-import { weightTable } from '../shards/summary.js';
+import { sameLabelLine, shiftLine, weightTable } from '../shards/summary.js';
 
 export const command = 'inspect <shards>';
 export const describe = 'summarise a shard directory: counts, label weights per method, class balance, label fidelity';
@@ -21,6 +21,10 @@ export function formatReport(r: InspectReport): string {
     `counts: planned ${r.counts.planned}, written ${r.counts.written}, skipped ${r.counts.skipped} ${JSON.stringify(r.counts.skipped_by_reason)}, rejected sources ${r.counts.rejected_sources} ${JSON.stringify(r.counts.rejected_by_reason)}`,
     '',
     ...weightTable(r.methods),
+    '',
+    'label shift against area labels, per weight, on mixed rows of two labels (what SnapMix changes):',
+    ...Object.entries(r.label_shift).map(([k, s]) => `  ${k}: mean ${f(s.mean)}, p10 ${f(s.p10)}, median ${f(s.p50)}, p90 ${f(s.p90)}, max ${f(s.max)} (${s.rows} rows)`),
+    ...Object.entries(r.methods).flatMap(([k, m]) => [shiftLine(k, m), sameLabelLine(k, m)]).filter((l): l is string => !!l).map((l) => `  ${l}`),
     '',
     'class balance (rows as A, as B, soft-label mass):',
     ...r.class_balance.map((c) => `  ${c.name}: ${c.as_a} / ${c.as_b} / ${c.soft_mass.toFixed(1)}`),

@@ -17,6 +17,7 @@ import * as verify from './verify.js';
 import * as mergeCmd from './merge.js';
 import * as reproduceCmd from './reproduce.js';
 import * as exportCmd from './export.js';
+import * as summarizeCmd from './summarize.js';
 
 function fail(e: unknown): never {
   const err = envError(e); // disk full, read-only, permissions …: a named path and a remedy, not a stack
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     .command(cmd(mergeCmd))
     .command(cmd(reproduceCmd))
     .command(cmd(exportCmd))
+    .command(cmd(summarizeCmd))
     .command(cmd(demo))
     .demandCommand(1, 'name a command; see --help')
     .strict()

@@ -84,6 +84,7 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const { makeRefresher } = await import('../pipeline/refresh.js');
   if (!a.val) throw new UserError('--shards needs --val DATASET: the clean images (test split) to validate on');
   if (a.data) throw new UserError('pass either --data (teacher) or --shards (student), not both');
+  if (a.cropPad !== undefined || a.flip !== undefined) throw new UserError("--crop-pad and --flip augment a teacher's clean images; a student trains on the shards' views as generate made them (its --crop and --flip), so they would do nothing: drop them");
   const recipe = validateRecipe(recipeFrom(a));
   if (a.refreshEvery !== undefined && a.refreshEvery >= recipe.epochs) throw new UserError(`--refresh-every must be below --epochs (${recipe.epochs}), got ${a.refreshEvery}`);
   const backend = await startBackend(a.backend);

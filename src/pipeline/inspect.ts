@@ -19,6 +19,8 @@ export interface InspectReport {
   counts: Manifest['counts'];
   methods: Record<string, MethodSummary>;
   class_balance: { name: string; as_a: number; as_b: number; soft_mass: number }[];
+  /** Per mixed method, the label shift (|rho_a − lam| + |rho_b − (1 − lam)|) / 2 over rows of two labels: mean and quantiles. */
+  label_shift: Record<string, { rows: number; mean: number; p10: number; p50: number; p90: number; max: number }>;
   /** Mean |rho − rho_true| of the shard's labels and of area labels of the same boxes, part masks as truth. */
   fidelity?: { samples: number; label_error: number; area_error: number; ratio: number };
 }
@@ -30,10 +32,12 @@ export async function inspectShards(dir: string, m: Manifest, masks?: string): P
   const asB = new Array(C).fill(0);
   const mass = new Array(C).fill(0);
   let rows = 0;
+  const shifts: Record<string, number[]> = {};
   const fid = masks ? await fidelityProbe(dir, m, masks) : undefined;
   for await (const s of readSamples(dir, m)) {
     rows++;
-    addRow(sums, s.method, s.weightA, s.weightB, s.areaWeight);
+    addRow(sums, s.method, s.weightA, s.weightB, s.areaWeight, [s.labelA, s.labelB]);
+    if (s.method !== 'none' && s.labelA !== s.labelB) (shifts[s.method] ??= []).push((Math.abs(s.weightA - s.areaWeight) + Math.abs(s.weightB - (1 - s.areaWeight))) / 2);
     asA[s.labelA]++;
     if (s.method !== 'none') asB[s.labelB]++;
     s.softLabel.forEach((v, c) => (mass[c] += v));
@@ -47,8 +51,15 @@ export async function inspectShards(dir: string, m: Manifest, masks?: string): P
     counts: m.counts,
     methods,
     class_balance: m.class_names.map((name, c) => ({ name, as_a: asA[c], as_b: asB[c], soft_mass: mass[c] })),
+    label_shift: Object.fromEntries(Object.entries(shifts).map(([k, v]) => [k, quantiles(Float64Array.from(v).sort())])),
     fidelity: fid?.result(),
   };
+}
+
+/** Mean and quantiles (nearest rank) of sorted values. */
+function quantiles(v: Float64Array): InspectReport['label_shift'][string] {
+  const q = (p: number) => v[Math.min(v.length - 1, Math.floor(p * v.length))];
+  return { rows: v.length, mean: v.reduce((a, b) => a + b, 0) / v.length, p10: q(0.1), p50: q(0.5), p90: q(0.9), max: v[v.length - 1] };
 }
 
 async function fidelityProbe(dir: string, m: Manifest, masksRoot: string) {

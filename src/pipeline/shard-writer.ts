@@ -85,7 +85,7 @@ export function shardWriter(o: Resolved, s: Sources, run: { pool: Piscina; cache
         boxA: p.boxA, boxB: p.boxB, round: p.round, index: p.index,
       });
       // Summed as stored (float32), as verify recounts them from the rows.
-      addRow(weights, p.method, Math.fround(c.weights!.weightA), Math.fround(c.weights!.weightB), Math.fround(c.weights!.areaWeight));
+      addRow(weights, p.method, Math.fround(c.weights!.weightA), Math.fround(c.weights!.weightB), Math.fround(c.weights!.areaWeight), version >= 4 ? [s.records[p.a].label, s.records[p.b].label] : undefined);
     }
     const { fields, columns } = shardColumns(rows, C, version);
     const bytes = streamBytes([recordBatch(fields, columns, schemaMeta)]);

@@ -5,7 +5,7 @@ import { recordedFit } from '../image/decode.js';
 import { stringify } from 'yaml';
 import type { Manifest, TeacherAgreement } from './manifest-types.js';
 import { hfFeatures } from './schema.js';
-import { summarise, weightTable } from './summary.js';
+import { sameLabelLine, shiftLine, summarise, weightTable, type MethodSummary } from './summary.js';
 
 export const CARD_FILE = 'README.md';
 export const DEFAULT_LICENSE = 'unknown';
@@ -80,6 +80,11 @@ function arrowFiles(m: Manifest): CardFiles {
   };
 }
 
+function auditLines(methods: Record<string, MethodSummary>): string[] {
+  const lines = Object.entries(methods).flatMap(([k, x]) => [shiftLine(k, x), sameLabelLine(k, x)]).filter((l): l is string => !!l);
+  return lines.length ? ['', ...lines.map((l) => `- ${l}`)] : [];
+}
+
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 const agreementLine = (a: TeacherAgreement) => `top-1 ${pct(a.top1)} of the images (chance ${pct(a.chance)}), mean p(label) ${a.mean_p_true.toFixed(3)}`;
 
@@ -150,6 +155,8 @@ export function renderCard(m: Manifest, manifestSha256: string, files: CardFiles
     '## Label weights',
     '',
     ...weightTable(summarise(m.label_weights ?? {})),
+    // Format ≥ 4 manifests carry the audit: how far the labels are from area labels, and same-label rows.
+    ...auditLines(summarise(m.label_weights ?? {})),
     '',
     '## Check and reproduce',
     '',

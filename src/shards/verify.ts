@@ -251,7 +251,7 @@ async function checkShard(file: string, s: Manifest['shards'][number], ctx: Veri
       for (let h = prev + 1; h < g; h++) missing(h);
       if (ctx.skipped.has(g)) p.add(`${where}: listed as skipped in rejects.jsonl, yet present`);
       prev = g;
-      addRow(weights, method.get(i), wa.get(i), wb.get(i), aw.get(i));
+      addRow(weights, method.get(i), wa.get(i), wb.get(i), aw.get(i), ctx.m.format_version >= 4 ? [num(la.get(i)), num(lb.get(i))] : undefined);
       checkRow(where, g, {
         round: num(round.get(i)), method: method.get(i), boxA: (boxA.get(i) as { toArray(): Int32Array }).toArray(), boxB: (boxB.get(i) as { toArray(): Int32Array }).toArray(),
         a: [sa.get(i), num(la.get(i))], b: [sb.get(i), num(lb.get(i))],

@@ -75,7 +75,8 @@ export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
 }
 
 async function train(o: StudentOptions, outState: OutState): Promise<StudentResult> {
-  const recipe = validateRecipe(o.recipe);
+  // The shards hold the views: no crop or flip is applied here, and the model records exactly that.
+  const recipe: Recipe = { ...validateRecipe(o.recipe), cropPad: 0, flip: false };
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   let sets: ShardSet[] = await openShardSets(o.shards, o.val.classNames, o.valName);
@@ -125,7 +126,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
       evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
       onEpoch: async (m, isBest, opt) => {
         log(
-          `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc ${pct(m.train_acc)} ` +
+          `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc (heavier label) ${pct(m.train_acc)} ` +
             `val_top1 ${m.val_top1 === null ? 'n/a' : pct(m.val_top1)} lr ${m.lr.toExponential(2)} ${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
         );
         if (isBest) {
