@@ -105,3 +105,30 @@ test('summarize: mean ± sd of best and last top-1 per group, paired differences
   const unpaired = cli(['summarize', `none=${none.join(',')}`, `snapmix=${snap[0]}`]);
   assert.match(unpaired.stderr, /group snapmix has 1 runs, none 3: paired differences need one run per seed/);
 });
+
+test('--val-fraction: validation carved from the training images (their shard rows skipped), the test split scored once; --val-every', async () => {
+  const { carveValidation } = await import('../src/train/holdout.js');
+  const ds = await openDataset(data);
+  const train = ds.records.filter((r) => r.split === 'train');
+  const a = carveValidation(train, 0.2, 7);
+  assert.deepEqual(a, carveValidation(train, 0.2, 7), 'seeded');
+  assert.notDeepEqual(a.val.map((r) => r.id), carveValidation(train, 0.2, 8).val.map((r) => r.id));
+  assert.deepEqual([0, 1, 2].map((c) => a.val.filter((r) => r.label === c).length), [2, 2, 2], 'per class');
+  const student = path.join(base, 'student-holdout');
+  const r = cli(['train', '--shards', out.cutmix, '--val', data, '--out', student, '--epochs', '3', '--val-fraction', '0.2', '--val-every', '2', '--width', '8', '--stages', '2', '--batch-size', '8', '--seed', '7']);
+  assert.equal(r.code, 0, r.stderr);
+  const m = /validation: 6 of --val's training images held out \(--val-fraction 0\.2, seed 7\); (\d+) of (\d+) shard rows mix one in and are skipped/.exec(r.stdout);
+  assert.ok(m && Number(m[1]) > 0 && Number(m[1]) < Number(m[2]), r.stdout);
+  assert.match(r.stdout, /test: top-1 \d+\.\d\d% on 3 test images, the model chosen on the validation split/);
+  const metrics = (await fs.readFile(path.join(student, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(metrics.map((x) => x.val_top1 === null), [true, false, false], 'validated at epoch 2 and after the last');
+  assert.equal(JSON.parse(await fs.readFile(path.join(student, 'test.json'), 'utf8')).images, 3);
+  // Carving from a dataset that is not the shards' sources would hold nothing out: refused.
+  const other = path.join(base, 'other-data');
+  await writeSynth({ ...SYNTH_DEFAULTS, out: other, classes: 3, perClass: 4, testPerClass: 1, size: 32, seed: 5 });
+  // Same class names, other file names: no id in common with the shards' sources.
+  for (const c of await fs.readdir(path.join(other, 'train'))) for (const f of await fs.readdir(path.join(other, 'train', c))) await fs.rename(path.join(other, 'train', c, f), path.join(other, 'train', c, `x-${f}`));
+  const bad = cli(['train', '--shards', out.cutmix, '--val', other, '--out', path.join(base, 'student-bad'), '--epochs', '1', '--val-fraction', '0.2']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /none of the \d+ carved images appears in the shards/);
+});

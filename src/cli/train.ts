@@ -25,6 +25,8 @@ export function builder(y: Argv) {
     .option('epoch-rounds', { type: 'boolean', default: false, describe: 'student: epoch e reads only round e mod R of the shards (R = generate --rounds): with R ≥ epochs every sample is seen once, a fresh mix per epoch as the online method has' })
     .option('buffer-size', { type: 'number', default: 2048, describe: 'student: shuffle buffer (samples) across shards' })
     .option('resume', { type: 'boolean', default: false, describe: 'student: continue the run this same command started in --out (its checkpoint, written every epoch); a model of another request, a teacher or an --init backbone is never continued' })
+    .option('val-fraction', { type: 'number', describe: "student: validate on this share of --val's training images (per class, seeded by --seed; the shard rows that mix one in are skipped) instead of its test split, and score the chosen model on the test split once at the end (OUT/test.json)" })
+    .option('val-every', { type: 'number', describe: 'validate every N epochs and after the last (default 1); the epochs between record val_top1 null' })
     .option('refresh-every', { type: 'number', describe: 'student: every K epochs regenerate the SnapMix shards with the current student as teacher (needs --val = the source data)' })
     .option('out', { type: 'string', demandOption: true, describe: 'model directory to write (model.json, weights, metrics.jsonl)' })
     .option('size', { type: 'number', describe: 'working image size in pixels (teacher default 64; student default: the shards\' manifest)' })
@@ -42,6 +44,7 @@ export async function handler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   if (a.shards?.length) return studentHandler(a);
   if (!a.data) throw new UserError('pass --data DATASET (teacher on clean images) or --shards DIR… --val DATASET (student)');
   if (a.epochRounds) throw new UserError('--epoch-rounds reads shard rounds: it trains a student (--shards DIR… --val DATASET)');
+  if (a.valFraction !== undefined || a.valEvery !== undefined) throw new UserError('--val-fraction and --val-every apply to a student (--shards DIR… --val DATASET); a teacher validates on its dataset\'s test split every epoch');
   const recipe = validateRecipe(recipeFrom(a));
   const backend = await startBackend(a.backend);
   const trainWorkers = trainWorkersFor(a.trainWorkers, backend.kind);
@@ -96,7 +99,7 @@ async function studentHandler(a: Awaited<ReturnType<typeof builder>['argv']>): P
   const r = await trainStudent({
     shards: a.shards!, val, valName: a.val, out: a.out, size: a.size, fit: a.fit as Fit | undefined, recipe, width: a.width, depth: a.depth, stages: a.stages,
     midlevel: a.midlevel, midLayer: a.midLayer, workers: a.workers, bufferSize: a.bufferSize, resume: a.resume, quiet: a.quiet, log, afterEpoch, trainWorkers, epochRounds: a.epochRounds,
-    init: a.init, freezeStem: a.freezeStem, backboneLr: a.backboneLr, refreshEvery: a.refreshEvery,
+    init: a.init, freezeStem: a.freezeStem, backboneLr: a.backboneLr, refreshEvery: a.refreshEvery, valFraction: a.valFraction, valEvery: a.valEvery,
   });
   log(`train: best val_top1 ${r.bestTop1 === null ? 'n/a' : pct(r.bestTop1)}; student in ${a.out}; ${r.seconds.toFixed(1)}s`);
 }

@@ -16,12 +16,9 @@ async function scores(dir: string): Promise<RunScores> {
   const text = await fs.readFile(file, 'utf8').catch(() => {
     throw new UserError(`${file} cannot be read: not a 'snapmix train' output (or it has not finished an epoch)`);
   });
-  const top1 = text.split('\n').filter(Boolean).map((l, i) => {
-    const v = (JSON.parse(l) as { val_top1?: number | null }).val_top1;
-    if (typeof v !== 'number') throw new UserError(`${file} line ${i + 1} has no val_top1 (trained without a validation split?)`);
-    return v;
-  });
-  if (!top1.length) throw new UserError(`${file} is empty`);
+  // Epochs skipped by --val-every record null; the evaluated ones count.
+  const top1 = text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { val_top1?: number | null }).val_top1).filter((v): v is number => typeof v === 'number');
+  if (!top1.length) throw new UserError(`${file} has no validated epoch (no val_top1: trained without a validation split?)`);
   return { dir, epochs: top1.length, best: Math.max(...top1), last: top1[top1.length - 1] };
 }
 

@@ -48,6 +48,8 @@ export interface LoopOptions {
   trainWorkers?: number;
   /** Per trainable weight, a factor for its gradient (fine-tuning: a smaller backbone learning rate). */
   gradScales?: number[];
+  /** Validate every this many epochs and after the last (default 1): the others record val_top1 null and are never "best". */
+  evalEvery?: number;
 }
 
 export function makeOptimizer(r: Recipe): tf.Optimizer {
@@ -171,7 +173,8 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
       // The replicas hold the trained weights: bring them into the model for evaluation and saving.
       if (replicas) await replicas.pull(model, opt);
       const trainSeconds = (Date.now() - t0) / 1000;
-      const top1 = await o.evaluate();
+      const due = (epoch + 1) % (o.evalEvery ?? 1) === 0 || epoch + 1 === end;
+      const top1 = due ? await o.evaluate() : null;
       const m: EpochMetrics = {
         epoch: epoch + 1,
         lr,
@@ -183,7 +186,7 @@ export async function trainLoop(o: LoopOptions): Promise<{ best: number | null; 
       };
       history.push(m);
       const score = top1 ?? -epoch; // without held-out data the last epoch is the one kept
-      const isBest = top1 === null ? true : score > best;
+      const isBest = !due ? false : top1 === null ? true : score > best;
       if (isBest) best = score;
       if (o.metricsFile) await fs.appendFile(o.metricsFile, JSON.stringify(m) + '\n');
       await o.onEpoch(m, isBest, opt);

@@ -18,15 +18,18 @@ const roundOf = (set: ShardSet, epoch: number): number => epoch % set.rounds!.co
 
 const num = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
 
-async function* rowsOf(file: string, round?: number): AsyncGenerator<Row> {
+/** The rows of one file (of one round), less those that mix in an excluded source (held out for validation). */
+async function* rowsOf(file: string, round?: number, exclude?: Set<string>): AsyncGenerator<Row> {
   const reader = RecordBatchReader.from(await fs.readFile(file));
   let r = 0;
   for (const batch of reader as Iterable<RecordBatch>) {
     const img = batch.getChild('image')!.getChild('bytes')!;
     const [la, lb, wa, wb] = ['label_a', 'label_b', 'weight_a', 'weight_b'].map((c) => batch.getChild(c)!);
     const rounds = round === undefined ? undefined : batch.getChild('round')!;
+    const [sa, sb] = exclude ? ['source_a', 'source_b'].map((c) => batch.getChild(c)!) : [];
     for (let i = 0; i < batch.numRows; i++, r++) {
       if (rounds && num(rounds.get(i)) !== round) continue;
+      if (exclude && (exclude.has(sa!.get(i)) || exclude.has(sb!.get(i)))) continue;
       // A copy of the row's bytes: a view would pin the whole shard in the shuffle buffer and clone all of it to the worker.
       yield { image: (img.get(i) as Uint8Array).slice(), la: num(la.get(i)), lb: num(lb.get(i)), wa: wa.get(i), wb: wb.get(i), where: `${file} row ${r}` };
     }
@@ -53,6 +56,33 @@ export interface ShardSourceOptions {
   pool: Piscina;
   /** Epoch e reads only round e mod R of each set (snapmix outputs; see ShardSet.rounds). */
   epochRounds?: boolean;
+  /** Sources held out for validation: rows that mix one in are skipped (counted by keptRows). */
+  exclude?: { ids: Set<string>; kept: KeptRows };
+}
+
+/** Rows left per set (and per round of it) once the rows mixing in an excluded source are dropped. */
+export type KeptRows = Map<ShardSet, { all: number; byRound: number[] }>;
+
+/** One pass over the shards counting what an exclusion keeps, so progress and the schedule stay exact. */
+export async function keptRows(sets: ShardSet[], ids: Set<string>): Promise<KeptRows> {
+  const out: KeptRows = new Map();
+  for (const s of sets) {
+    const byRound = new Array<number>(s.rounds?.count ?? 1).fill(0);
+    let all = 0;
+    for (const file of s.files) {
+      const reader = RecordBatchReader.from(await fs.readFile(file));
+      for (const batch of reader as Iterable<RecordBatch>) {
+        const [sa, sb, round] = ['source_a', 'source_b', 'round'].map((c) => batch.getChild(c)!);
+        for (let i = 0; i < batch.numRows; i++) {
+          if (ids.has(sa.get(i)) || ids.has(sb.get(i))) continue;
+          all++;
+          if (s.rounds) byRound[num(round.get(i)) % s.rounds.count]++;
+        }
+      }
+    }
+    out.set(s, { all, byRound });
+  }
+  return out;
 }
 
 export function shardSource(o: ShardSourceOptions): BatchSource {
@@ -61,9 +91,10 @@ export function shardSource(o: ShardSourceOptions): BatchSource {
     if (bad) throw new UserError(`--epoch-rounds needs snapmix outputs (manifest.json records the rounds); ${bad.dir} has none`);
   }
   // Rows an epoch reads: all of them, or with --epoch-rounds the largest round's (for progress and schedule).
+  const rowsOfRound = (s: ShardSet, r: number) => (o.exclude ? o.exclude.kept.get(s)!.byRound[r] : s.rounds!.rows[r]);
   const total = o.epochRounds
-    ? Math.max(...Array.from({ length: Math.max(...o.sets.map((s) => s.rounds!.count)) }, (_, e) => o.sets.reduce((a, s) => a + s.rounds!.rows[roundOf(s, e)], 0)))
-    : o.sets.reduce((a, s) => a + s.rows, 0);
+    ? Math.max(...Array.from({ length: Math.max(...o.sets.map((s) => s.rounds!.count)) }, (_, e) => o.sets.reduce((a, s) => a + rowsOfRound(s, roundOf(s, e)), 0)))
+    : o.sets.reduce((a, s) => a + (o.exclude ? o.exclude.kept.get(s)!.all : s.rows), 0);
   /** The files of epoch e, each with the round to keep (undefined: every row). */
   const filesOf = (epoch: number): { file: string; round?: number }[] => o.sets.flatMap((s) => {
     if (!o.epochRounds) return s.files.map((file) => ({ file }));
@@ -103,7 +134,7 @@ export function shardSource(o: ShardSourceOptions): BatchSource {
         }
       };
       for (const f of order) {
-        for await (const row of rowsOf(f.file, f.round)) {
+        for await (const row of rowsOf(f.file, f.round, o.exclude?.ids)) {
           buffer.push(row);
           if (buffer.length < o.bufferSize) continue;
           take(popRandom(buffer, pick));

@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Dataset, DatasetRecord } from '../data/types.js';
 import { splitRecords } from '../data/index.js';
 import { buildResNet, DEFAULT_RESNET } from '../model/zoo.js';
-import { DEFAULT_PREPROCESS, saveModel } from '../model/io.js';
+import { DEFAULT_PREPROCESS, loadModel, saveModel } from '../model/io.js';
 import { withMidlevelHead, MIDLEVEL_CLASSIFIER } from '../model/midlevel.js';
 import { ZOO_CLASSIFIER_LAYER } from '../model/zoo.js';
 import { makePool } from '../pool/pools.js';
@@ -17,7 +17,8 @@ import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
 import { checkBackboneLr, validateRecipe, type Recipe } from './recipe.js';
 import { openShardSets, type ShardSet } from './shard-set.js';
-import { shardSource } from './shard-source.js';
+import { keptRows, shardSource, type KeptRows } from './shard-source.js';
+import { carveValidation } from './holdout.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { UserError } from '../util/errors.js';
 import { gradientScales, modelFromBackbone } from './init.js';
@@ -34,6 +35,13 @@ export interface StudentOptions {
   /** How validation photos become the square (default: the shards' --fit, so they look like the training views). */
   fit?: Fit;
   recipe: Recipe;
+  /**
+   * Validate on this share of --val's training images (per class, seeded by the recipe's seed) instead of its
+   * test split, skip the shard rows that mix one of them in, and score the chosen model on the test split once.
+   */
+  valFraction?: number;
+  /** Validate every N epochs (and after the last). */
+  valEvery?: number;
   width?: number;
   depth?: number;
   stages?: number;
@@ -84,10 +92,14 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
   const size = o.size ?? made?.size;
   if (size === undefined) throw new UserError(`${sets[0].dir} has no manifest.json recording the image size; pass --size`);
   const fit = chosenFit(o.fit, made?.fit);
-  const valRecords = splitRecords(o.val, 'test');
-  if (!valRecords.length) throw new UserError(`--val ${o.valName} has no test split to validate on`);
+  if (o.valFraction && o.refreshEvery) throw new UserError('--val-fraction with --refresh-every: the refreshed shards would mix the held-out images in again; use one or the other');
+  const testRecords = splitRecords(o.val, 'test');
+  const carved = o.valFraction ? carveValidation(splitRecords(o.val, 'train'), o.valFraction, recipe.seed).val : undefined;
+  const valRecords = carved ?? testRecords;
+  if (!valRecords.length) throw new UserError(`--val ${o.valName} has no ${carved ? 'training images to carve a validation split from' : 'test split to validate on'}`);
   const ckptDir = path.join(o.out, 'checkpoint');
   const request = await studentRequest(o, { size, fit, recipe, valRecords });
+  const exclude = carved ? await holdOut(sets, carved, o, log) : undefined;
   const decision = await checkTrainOutput(o.out, outState, request, !!o.resume);
   const valSet = await loadImageSet(valRecords, size, { fit });
   const C = o.val.classNames.length;
@@ -103,7 +115,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
   log(`data: ${rows} samples from ${sets.length} shard dir(s) (${[...new Set(sets.map((s) => s.method))].join(', ')}), ${valRecords.length} validation images, ${C} classes, ${size}px`);
   const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, fit, recipe, student: { shards: request.shards, midlevel: !!o.midlevel, fineTune } };
   const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
-  const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds });
+  const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds, exclude });
   if (o.epochRounds) {
     const R = Math.max(...sets.map((s) => s.rounds?.count ?? 1));
     log(`epoch-rounds: epoch e reads round e mod R of each shard set (R = ${sets.map((s) => s.rounds?.count ?? '?').join(', ')})${recipe.epochs > R ? `; ${recipe.epochs} epochs over ${R} round(s) show each mix ${Math.ceil(recipe.epochs / R)} times: generate --rounds ${recipe.epochs} for one pass each` : ''}`);
@@ -124,6 +136,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
       trainWorkers: o.trainWorkers,
       gradScales: fineTune.backboneLr !== 1 ? gradientScales(train, fineTune.backboneLr) : undefined,
       evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
+      evalEvery: o.valEvery,
       onEpoch: async (m, isBest, opt) => {
         log(
           `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc (heavier label) ${pct(m.train_acc)} ` +
@@ -142,6 +155,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
         }
       },
     });
+    if (carved && testRecords.length) await finalTest(o, testRecords, size, fit, pre, log);
     return { bestTop1: r.best, history: r.history, seconds: (Date.now() - t0) / 1000 };
   } finally {
     await pool.destroy();
@@ -174,6 +188,29 @@ async function shardView(set: ShardSet): Promise<{ size: number; fit: Fit } | un
   return m && { size: m.config.size, fit: recordedFit(m.config.fit) };
 }
 
+/** The carved validation images' ids, and the shard rows left once those mixing one in are dropped. */
+async function holdOut(sets: ShardSet[], carved: DatasetRecord[], o: StudentOptions, log: (l: string) => void): Promise<{ ids: Set<string>; kept: KeptRows }> {
+  const ids = new Set(carved.map((r) => r.id));
+  const kept = await keptRows(sets, ids);
+  const all = sets.reduce((a, s) => a + s.rows, 0);
+  const left = [...kept.values()].reduce((a, k) => a + k.all, 0);
+  if (left === all) throw new UserError(`--val-fraction carves validation images from --val ${o.valName}'s training split, which must be the shards' sources: none of the ${ids.size} carved images appears in the shards. Pass the dataset the shards were generated from`);
+  log(`validation: ${ids.size} of --val's training images held out (--val-fraction ${o.valFraction}, seed ${o.recipe.seed}); ${all - left} of ${all} shard rows mix one in and are skipped`);
+  return { ids, kept };
+}
+
+/** The chosen model (the best validation epoch, on disk) scored once on the test split: OUT/test.json. */
+async function finalTest(o: StudentOptions, records: DatasetRecord[], size: number, fit: Fit, pre: { mean: number[]; std: number[] }, log: (l: string) => void): Promise<void> {
+  const { model, meta } = await loadModel(o.out);
+  try {
+    const r = await evaluate(model, await loadImageSet(records, size, { fit }), meta.preprocess ?? pre);
+    await writeFileAtomic(path.join(o.out, 'test.json'), JSON.stringify({ test_top1: r.top1, images: records.length, chosen_on: 'validation carved from the training images (--val-fraction)' }, null, 2) + '\n');
+    log(`test: top-1 ${(r.top1 * 100).toFixed(2)}% on ${records.length} test images, the model chosen on the validation split (OUT/test.json)`);
+  } finally {
+    model.dispose();
+  }
+}
+
 /** What this run is (src/train/request.ts): recorded before anything is written, compared on --resume. */
 async function studentRequest(o: StudentOptions, r: { size: number; fit: Fit; recipe: Recipe; valRecords: DatasetRecord[] }): Promise<TrainRequest> {
   return {
@@ -185,6 +222,8 @@ async function studentRequest(o: StudentOptions, r: { size: number; fit: Fit; re
     init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? 1 } : null,
     midlevel: !!o.midlevel, midLayer: o.midLayer ?? null, bufferSize: o.bufferSize, epochRounds: !!o.epochRounds,
     trainWorkers: o.trainWorkers ?? 1, refreshEvery: o.refreshEvery ?? null,
+    // Present only when asked for, so requests recorded by earlier versions still compare equal.
+    ...(o.valFraction ? { valFraction: o.valFraction } : {}), ...(o.valEvery && o.valEvery > 1 ? { valEvery: o.valEvery } : {}),
   };
 }
 
