@@ -63,8 +63,9 @@ export const PALETTES: { name: string; bg: [number, number, number]; fg: [number
  * pair with a new glyph or a new palette, so its classes never coincide with a target class: the
  * stand-in for ImageNet, a large generic task to pretrain a backbone on before fine-tuning.
  */
-export type SynthDesign = 'target' | 'pretrain';
-export const SYNTH_DESIGNS: readonly SynthDesign[] = ['target', 'pretrain'];
+export type SynthDesign = 'target' | 'pretrain' | 'birds';
+/** 'birds' (src/data/synth-birds.ts): classes differ in head, wing and tail at once, objects at varied place and scale. */
+export const SYNTH_DESIGNS: readonly SynthDesign[] = ['target', 'pretrain', 'birds'];
 
 const PRETRAIN_PAIRS: { glyph: number; palette: number }[] = [];
 for (let palette = 0; palette < PALETTES.length; palette++) {

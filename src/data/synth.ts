@@ -7,7 +7,11 @@ import { UserError } from '../util/errors.js';
 import { checkOptions } from '../util/schemas.js';
 import { inspectOutput, markOutput, ownedName } from '../util/outdir.js';
 import { encodePng } from '../image/decode.js';
-import { classDesign, GLYPHS, maxClasses, PALETTES, renderSample, type SynthDesign, type SynthParams } from './synth-render.js';
+import { classDesign, GLYPHS, maxClasses as glyphClasses, PALETTES, renderSample, type SynthDesign, type SynthParams } from './synth-render.js';
+import { BIRD_CLASSES, birdDesign, HEADS, renderBird, TAILS, WINGS } from './synth-birds.js';
+
+/** Classes a design can draw. */
+export const maxClasses = (design: SynthDesign = 'target'): number => (design === 'birds' ? BIRD_CLASSES : glyphClasses(design));
 
 export interface SynthOptions {
   out: string;
@@ -70,7 +74,7 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
         await fs.mkdir(cdir, { recursive: true });
         await fs.mkdir(mdir, { recursive: true });
         for (let i = 0; i < n; i++) {
-          const r = renderSample(new Rng(o.seed, 'synth', si, k, i), k, p);
+          const r = (design === 'birds' ? renderBird : renderSample)(new Rng(o.seed, 'synth', si, k, i), k, p);
           const name = `${String(i).padStart(5, '0')}.png`;
           await fs.writeFile(path.join(cdir, name), await encodePng(r.rgb, o.size, o.size, 3));
           await fs.writeFile(path.join(mdir, name), await encodePng(r.mask, o.size, o.size, 1));
@@ -81,6 +85,10 @@ export async function writeSynth(o: SynthOptions): Promise<{ images: number; dir
     }
     await fs.writeFile(path.join(tmp, 'parts.jsonl'), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
     const classes = Array.from({ length: o.classes }, (_, k) => {
+      if (design === 'birds') {
+        const b = birdDesign(k);
+        return { name: className(k), head: HEADS[b.head].name, wing: WINGS[b.wing], tail: TAILS[b.tail] };
+      }
       const d = classDesign(k, o.classes, design);
       return { name: className(k), glyph: GLYPHS[d.glyph].name, palette: PALETTES[d.palette].name };
     });
