@@ -6,6 +6,9 @@
 //             mixes every epoch (--epoch-rounds, rounds = epochs); students from scratch
 //   finetune  the same, teacher and students fine-tuned from one backbone pretrained on the disjoint
 //             'pretrain' design (--init, --freeze-stem, --backbone-lr 0.1), the paper's regime
+//   budget    the paper's budget ratio: the finetune regime trained until the unmixed student overfits
+//             (--epochs 100, rounds = epochs, 10 images a class), students none, mixup, cutmix, snapmix and
+//             snapmix with the mid-level head, on --design target or birds; 5 seeds by default
 //   teacher-quality  on a finished finetune run (--out): SnapMix students behind teachers fine-tuned for
 //             fewer epochs (--teacher-epochs 1,2,4; the run's own teacher is the top point), plotted as
 //             student gain over the unmixed student against label error
@@ -34,11 +37,13 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '20' },
     'per-class': { type: 'string', default: '30' },
     'teacher-epochs': { type: 'string', default: '1,2,4' },
+    design: { type: 'string', default: 'target' },
   },
 });
-const protocol = values.protocol as 'demo' | 'scratch' | 'finetune' | 'teacher-quality';
-if (!['demo', 'scratch', 'finetune', 'teacher-quality'].includes(protocol)) throw new Error(`--protocol demo|scratch|finetune|teacher-quality, got ${protocol}`);
-const out = values.out ?? `runs/experiment${protocol === 'demo' ? '' : `-${protocol === 'teacher-quality' ? 'finetune' : protocol}`}`;
+const protocol = values.protocol as 'demo' | 'scratch' | 'finetune' | 'budget' | 'teacher-quality';
+if (!['demo', 'scratch', 'finetune', 'budget', 'teacher-quality'].includes(protocol)) throw new Error(`--protocol demo|scratch|finetune|budget|teacher-quality, got ${protocol}`);
+const design = values.design as 'target' | 'birds';
+const out = values.out ?? `runs/experiment${protocol === 'demo' ? '' : `-${protocol === 'teacher-quality' ? 'finetune' : protocol}`}${protocol === 'budget' ? `-${design}` : ''}`;
 if (protocol === 'teacher-quality') {
   await teacherQuality(out, values['teacher-epochs']!.split(',').map(Number), Number(values.workers));
   process.exit(0);
@@ -47,10 +52,14 @@ const seeds = values.seeds!.split(',').map(Number);
 const epochs = Number(values.epochs);
 const preset: DemoPreset = protocol === 'demo'
   ? (values.full ? DEMO_PRESETS.full : DEMO_PRESETS.default)
-  : { classes: 10, perClass: Number(values['per-class']), testPerClass: 30, size: 64, teacherEpochs: protocol === 'finetune' ? 15 : 30, rounds: epochs, studentEpochs: epochs, batchSize: 16 };
+  : protocol === 'budget'
+    ? { classes: 10, perClass: Number(values['per-class']), testPerClass: 20, size: 64, teacherEpochs: 15, rounds: epochs, studentEpochs: epochs, batchSize: 16, design }
+    : { classes: 10, perClass: Number(values['per-class']), testPerClass: 30, size: 64, teacherEpochs: protocol === 'finetune' ? 15 : 30, rounds: epochs, studentEpochs: epochs, batchSize: 16 };
 const variants: Variant[] = protocol === 'demo'
   ? ['none', 'mixup', 'cutmix', 'snapmix'].map((m) => ({ name: m, method: m as Variant['method'] }))
-  : [
+  : protocol === 'budget'
+    ? [{ name: 'none', method: 'none' }, { name: 'mixup', method: 'mixup' }, { name: 'cutmix', method: 'cutmix' }, { name: 'snapmix', method: 'snapmix' }, { name: 'snapmix-midlevel', method: 'snapmix', midlevel: true }]
+    : [
     { name: 'none', method: 'none' }, { name: 'mixup', method: 'mixup' },
     { name: 'cutmix', method: 'cutmix' }, { name: 'cutmix-other-class', method: 'cutmix', partner: 'other-class' },
     { name: 'snapmix', method: 'snapmix' }, { name: 'snapmix-other-class', method: 'snapmix', partner: 'other-class' },
@@ -65,7 +74,7 @@ const t0 = Date.now();
 
 // The pretrained backbone (finetune): one, shared by every seed's teacher and students.
 let init: { model: string; freezeStem: boolean; backboneLr: number } | undefined;
-if (protocol === 'finetune') {
+if (protocol === 'finetune' || protocol === 'budget') {
   const pre = path.join(out, 'pretrain');
   const backbone = path.join(pre, 'backbone');
   if (!(await exists(path.join(pre, '.done')))) {

@@ -3,6 +3,7 @@
 // that finished in OUT is reused, so an interrupted demo resumes.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { SynthDesign } from '../data/synth-render.js';
 import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
 import { openDataset, splitRecords } from '../data/index.js';
 import type { Dataset } from '../data/types.js';
@@ -39,6 +40,8 @@ export interface DemoPreset {
   rounds: number;
   studentEpochs: number;
   batchSize: number;
+  /** The synthetic design (default target; 'birds': classes differing in three parts). */
+  design?: SynthDesign;
 }
 
 /**
@@ -118,7 +121,7 @@ async function demoStages(o: Parameters<typeof runDemo>[0], variants: Variant[],
 
   await once(dir('.data.done'), async () => {
     log(`demo: [1/6] synth: ${p.classes} classes × ${p.perClass} train + ${p.testPerClass} test images, ${p.size}px`);
-    await writeSynth({ ...SYNTH_DEFAULTS, out: dir('data'), classes: p.classes, perClass: p.perClass, testPerClass: p.testPerClass, size: p.size, seed: o.seed, overwrite: true });
+    await writeSynth({ ...SYNTH_DEFAULTS, out: dir('data'), classes: p.classes, perClass: p.perClass, testPerClass: p.testPerClass, size: p.size, seed: o.seed, overwrite: true, ...(p.design ? { design: p.design } : {}) });
   }, log, 'data');
   const dataset: Dataset = await openDataset(dir('data'));
 
