@@ -77,6 +77,12 @@ test('--init: backbone from the pretrained model, new classifier; --freeze-stem 
   assert.ok(Math.abs(mdp - m01) < 0.2 * m01, `in process ${m01}, 2 replicas ${mdp}`);
   const meta = JSON.parse(await fs.readFile(path.join(base, 'ft-01', 'model.json'), 'utf8')).userDefinedMetadata.snapmix;
   assert.deepEqual(meta.student.fineTune, { init: await modelIdentity(pre), freezeStem: true, backboneLr: 0.1 });
+  // --init without --backbone-lr fine-tunes the backbone at a tenth of --lr (the measured default): the same
+  // weights as asking for 0.1; a student without --init keeps the full rate everywhere.
+  await run(path.join(base, 'ft-default'), { freezeStem: true });
+  assert.deepEqual(await weightsOf(path.join(base, 'ft-default')), b);
+  const d = JSON.parse(await fs.readFile(path.join(base, 'ft-default', 'model.json'), 'utf8')).userDefinedMetadata.snapmix;
+  assert.equal(d.student.fineTune.backboneLr, 0.1);
 });
 
 test('fine-tuning flags are refused without --init, --epoch-rounds in teacher mode, and --init must be a zoo model', async () => {

@@ -47,6 +47,14 @@ export function validateRecipe(r: Recipe): Recipe {
   return r;
 }
 
+/**
+ * --backbone-lr when --init is given and the flag is not: a tenth of --lr. Measured
+ * (scripts/bench-finetune-defaults.ts, docs/MEASUREMENTS.md): the backbone at the full rate dropped a
+ * fine-tuned teacher 35 and 10 points below an earlier epoch (2 seeds), a 3-epoch warm-up still 14; at a
+ * tenth the largest drop was 2 points.
+ */
+export const FINE_TUNE_BACKBONE_LR = 0.1;
+
 /** --backbone-lr, checked against the same schema (fine-tuning is not part of the recipe). */
 export function checkBackboneLr(v: number): void {
   const problems = checkOptions('train', { 'backbone-lr': v });
