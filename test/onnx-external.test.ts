@@ -11,7 +11,7 @@ import { openTeacher, teacherHandle } from '../src/model/teacher.js';
 import { ortReason } from '../src/model/onnx-teacher.js';
 import { readCamCache } from '../src/shards/cam-cache.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
-import { floatTensor, model, node } from './helpers/onnx-build.js';
+import { fixtureInput, floatTensor, model, node } from './helpers/onnx-build.js';
 import { tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
@@ -48,9 +48,7 @@ async function copyExt(name: string, data?: (b: Buffer) => Buffer | undefined): 
 test('an external-data export loads and gives the CAMs PyTorch computed for it', async () => {
   assert.ok((await fs.stat(`${ext}.data`)).size > 10_000 && (await fs.stat(ext)).size < 5_000, 'the weights are in the data file');
   const expected = JSON.parse(await fs.readFile(path.join(fixtures, 'tiny-resnet.expected.json'), 'utf8'));
-  const S = 32;
-  const img = new Uint8Array(S * S * 3);
-  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) img[(y * S + x) * 3 + c] = (7 * x + 13 * y + 29 * c) % 256;
+  const img = fixtureInput();
   const t = await openTeacher(ext, { provider: 'cpu', threads: 1 });
   try {
     for (let c = 0; c < 3; c++) {

@@ -12,7 +12,7 @@ import { saveModel } from '../src/model/io.js';
 import { openTeacher, teacherHandle } from '../src/model/teacher.js';
 import { decodeModel, findOnnxCamHead } from '../src/model/onnx-graph.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
-import { constant, floatTensor, int64Tensor, model, node, oihwFromHwio } from './helpers/onnx-build.js';
+import { constant, fixtureInput, floatTensor, int64Tensor, model, node, oihwFromHwio } from './helpers/onnx-build.js';
 import { tmpDir } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 
@@ -40,9 +40,7 @@ test('a PyTorch export (torch.onnx.export): the head is found and the CAMs equal
   assert.equal(head.layout, 'nchw');
   assert.deepEqual([head.numClasses, head.channels], [3, 16]);
   const expected = JSON.parse(await fs.readFile(path.join(fixtures, 'tiny-resnet.expected.json'), 'utf8'));
-  const S = 32;
-  const img = new Uint8Array(S * S * 3);
-  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) img[(y * S + x) * 3 + c] = (7 * x + 13 * y + 29 * c) % 256;
+  const img = fixtureInput();
   const t = await openTeacher(tiny, { provider: 'cpu', threads: 1 });
   try {
     assert.equal(t.inputSize, 32);

@@ -55,3 +55,10 @@ export function oihwFromHwio(k: Float32Array, kh: number, kw: number, cin: numbe
   }
   return out;
 }
+
+/** The fixed 32×32 input scripts/make-onnx-fixture.py gave PyTorch: pixel (y, x, c) = (7x + 13y + 29c) mod 256, RGB HWC. */
+export function fixtureInput(S = 32): Uint8Array {
+  const img = new Uint8Array(S * S * 3);
+  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) img[(y * S + x) * 3 + c] = (7 * x + 13 * y + 29 * c) % 256;
+  return img;
+}
