@@ -3,6 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { makeTeacher } from './helpers/teacher.js';
@@ -131,4 +132,18 @@ test('--val-fraction: validation carved from the training images (their shard ro
   const bad = cli(['train', '--shards', out.cutmix, '--val', other, '--out', path.join(base, 'student-bad'), '--epochs', '1', '--val-fraction', '0.2']);
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /none of the \d+ carved images appears in the shards/);
+});
+
+test('refusals of the new flags: --val-fraction with --refresh-every or for a teacher, summarize --against an unknown group', () => {
+  const both = cli(['train', '--shards', out.snapmix, '--val', data, '--out', path.join(base, 'vr'), '--epochs', '2', '--val-fraction', '0.2', '--refresh-every', '1']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--val-fraction with --refresh-every/);
+  assert.equal(fsSync.existsSync(path.join(base, 'vr', 'model.json')), false, 'nothing trained');
+  const teacher = cli(['train', '--data', data, '--out', path.join(base, 'vt'), '--epochs', '1', '--val-every', '2']);
+  assert.equal(teacher.code, 2);
+  assert.match(teacher.stderr, /--val-fraction and --val-every apply to a student/);
+  assert.equal(fsSync.existsSync(path.join(base, 'vt')), false, 'nothing written');
+  const against = cli(['summarize', `a=${path.join(base, 'runs', 'none-0')}`, '--against', 'zzz']);
+  assert.equal(against.code, 2);
+  assert.match(against.stderr, /--against zzz: no such group \(groups: a\)/);
 });

@@ -78,6 +78,7 @@ export interface StudentResult {
 
 export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
   validateRecipe(o.recipe);
+  if (o.valFraction && o.refreshEvery) throw new UserError('--val-fraction with --refresh-every: the refreshed shards would mix the held-out images in again; use one or the other');
   const reads = [...o.shards.map((d) => ({ flag: '--shards', path: d })), { flag: '--val', path: o.val.root }, ...(o.init ? [{ flag: '--init', path: o.init }] : [])];
   return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, (out) => train(o, out.state));
 }
@@ -92,7 +93,6 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
   const size = o.size ?? made?.size;
   if (size === undefined) throw new UserError(`${sets[0].dir} has no manifest.json recording the image size; pass --size`);
   const fit = chosenFit(o.fit, made?.fit);
-  if (o.valFraction && o.refreshEvery) throw new UserError('--val-fraction with --refresh-every: the refreshed shards would mix the held-out images in again; use one or the other');
   const testRecords = splitRecords(o.val, 'test');
   const carved = o.valFraction ? carveValidation(splitRecords(o.val, 'train'), o.valFraction, recipe.seed).val : undefined;
   const valRecords = carved ?? testRecords;
