@@ -125,8 +125,8 @@ if (values.profile) {
   const xs = tf.tensor4d(x, [batch, size, size, 3]);
   const ts = tf.tensor2d(targets, [batch, classes]);
   const f = () => tf.neg(tf.sum(tf.mul(ts, tf.logSoftmax(model.apply(xs, { training: true }) as tf.Tensor)))).div(batch) as tf.Scalar;
-  for (let i = 0; i < 2; i++) tf.dispose(opt.minimize(f, true));
-  const prof = await tf.profile(() => tf.dispose(opt.minimize(f, true)));
+  for (let i = 0; i < 2; i++) tf.dispose(opt.minimize(f, true) ?? []);
+  const prof = await tf.profile(() => tf.dispose(opt.minimize(f, true) ?? []));
   const byKernel = new Map<string, number>();
   for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   const total = [...byKernel.values()].reduce((a, b) => a + b, 0);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { shardColumns, type ShardRow } from '../src/shards/schema.js';
+import { SHARD_FORMAT_VERSION } from '../src/shards/format-version.js';
 import { recordBatch, streamBytes } from '../src/shards/ipc.js';
 import { inspectShards } from '../src/pipeline/inspect.js';
 import type { Manifest } from '../src/shards/manifest.js';
@@ -18,7 +19,7 @@ test('inspect over 150,000 rows: exact counts and extremes, no spread of a huge 
     image: img, imagePath: `${i}.jpg`, labelA: i % 3, labelB: (i + 1) % 3, weightA: (i % 1000) / 1000, weightB: 1 - (i % 1000) / 1000, areaWeight: 0.5,
     method: 'snapmix', sourceA: `a${i}`, sourceB: `b${i}`, boxA: [0, 0, 1, 1], boxB: [0, 0, 1, 1], round: 0, index: i,
   }));
-  const { fields, columns } = shardColumns(rows, 3);
+  const { fields, columns } = shardColumns(rows, 3, SHARD_FORMAT_VERSION);
   await fs.writeFile(path.join(dir, 'data-00000-of-00001.arrow'), streamBytes([recordBatch(fields, columns)]));
   const m = {
     format: 'snapmix-shards', class_names: ['x', 'y', 'z'],

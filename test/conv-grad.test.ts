@@ -45,7 +45,8 @@ test('wasm Conv2D gradients (plain and fused, as layers use) match the CPU backe
       await tf.setBackend(backend);
       const x = tf.tensor4d(xv, xs);
       const f = tf.tensor4d(fv, fs);
-      const loss = (a: tf.Tensor4D, b: tf.Tensor4D) => {
+      const loss = (...args: tf.Tensor[]) => {
+        const [a, b] = args as [tf.Tensor4D, tf.Tensor4D];
         const y = fused ? tf.fused.conv2d({ x: a, filter: b, strides: c.s, pad: c.pad }) : tf.conv2d(a, b, c.s, c.pad);
         up ??= randArr(rng, y.size); // a fixed, non-uniform upstream gradient
         return y.mul(tf.tensor(up, y.shape)).sum() as tf.Scalar;

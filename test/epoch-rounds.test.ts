@@ -4,7 +4,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Piscina } from 'piscina';
-import { initBackend } from '../src/model/backend.js';
 import { writeSynth, SYNTH_DEFAULTS } from '../src/data/synth.js';
 import { openDataset, splitRecords } from '../src/data/index.js';
 import { generate } from '../src/pipeline/generate.js';

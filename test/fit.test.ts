@@ -65,7 +65,7 @@ test('decode: fill squashes the whole photo (its red left edge stays), cover cut
 
 test('generate: fill is the default, the fit is recorded, and verify replays each sample with it', async () => {
   const dataset = await openDataset(data);
-  const backend = await initBackend('wasm');
+  await initBackend('wasm');
   // Centre view of the whole square, no flip, lossless: the sample shows exactly the fitted source.
   const config: GenerateConfigInput = { method: 'none', size: 30, resize: 30, crop: 'center', flip: false, format: 'png', shardSize: 10 };
   const firstImage = async (out: string) => {

@@ -95,8 +95,8 @@ test('SnapMix weights: semantic share, same-label rule, NaN fallback, empty-box 
   const c = cutmixWeights([0, 0, 2, 4], 4, 4);
   assert.deepEqual([c.weightA, c.weightB], [0.5, 0.5]);
   assert.deepEqual(mixupWeights(0.3).weightB, 0.7);
-  assert.deepEqual(Array.from(softLabel(3, 2, 0, { weightA: 0.5, weightB: 0.75, areaWeight: 0.6 })), [0.75, 0, 0.5]);
-  assert.deepEqual(Array.from(softLabel(3, 1, 1, { weightA: 0.5, weightB: 0.5, areaWeight: 0.6 })), [0, 1, 0]);
+  assert.deepEqual(Array.from(softLabel(3, 2, 0, { weightA: 0.5, weightB: 0.75 })), [0.75, 0, 0.5]);
+  assert.deepEqual(Array.from(softLabel(3, 1, 1, { weightA: 0.5, weightB: 0.5 })), [0, 1, 0]);
 });
 
 const cfg: PlanConfig = { method: 'snapmix', beta: 5, prob: 1, seed: 7, size: 16, resize: 18, crop: 'random', flip: true };

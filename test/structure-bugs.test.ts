@@ -42,7 +42,7 @@ test('a CAM cache whose cams.json shape disagrees with cams.arrow is refused, an
   const base = await tmpDir();
   const data = path.join(base, 'data');
   await writeSynth({ ...SYNTH_DEFAULTS, out: data, classes: 3, perClass: 4, testPerClass: 1, size: 32 });
-  const backend = await initBackend('wasm');
+  await initBackend('wasm');
   const ds = await openDataset(data);
   await makeTeacher(path.join(base, 'teacher'), ds.classNames, 32);
   const shards = path.join(base, 'shards');
