@@ -113,3 +113,24 @@ test('ortReason keeps the first line of onnxruntime\'s message, without its C++ 
   );
   assert.equal(ortReason('[ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model failed'), 'INVALID_GRAPH : Load model failed');
 });
+
+test('a teacher pass reads the model and its data file once: the provider is tried on the bytes the description read', async () => {
+  const { startTeacher } = await import('../src/cli/common.js');
+  const reads: string[] = [];
+  const readFile = fs.readFile;
+  // node:fs's promises object is shared by every importer, so wrapping it here sees the teacher's reads.
+  fs.readFile = (async (...args: Parameters<typeof readFile>) => {
+    if (typeof args[0] === 'string' && args[0].includes('tiny-resnet-ext.onnx')) reads.push(path.basename(args[0]));
+    return readFile(...args);
+  }) as typeof readFile;
+  const stderr = console.error;
+  console.error = () => {}; // the provider line
+  try {
+    const t = await startTeacher('cpu', ext, {}, true, () => {});
+    assert.equal(t.compute.provider, 'cpu');
+  } finally {
+    fs.readFile = readFile;
+    console.error = stderr;
+  }
+  assert.deepEqual(reads.sort(), ['tiny-resnet-ext.onnx', 'tiny-resnet-ext.onnx.data']);
+});

@@ -42,40 +42,36 @@ export async function startBackend(choice: BackendChoice): Promise<BackendInfo> 
   return info;
 }
 
+/** wasm, quietly: a tfjs teacher that is only described (tfjs reads it) needs a backend, whatever --backend says. */
+async function startWasm(): Promise<BackendInfo> {
+  const { initBackend } = await import('../model/backend.js');
+  return initBackend('wasm');
+}
+
 /**
- * The compute for a command that runs a teacher: an ONNX teacher gets an onnxruntime execution
- * provider (auto: CUDA → WebGPU → CPU), printed like the tfjs backend line; tfjs runs as before.
+ * An ONNX teacher's execution provider (auto: CUDA → WebGPU → CPU), tried on the model's bytes and
+ * printed like the tfjs backend line. tfjs is neither loaded nor started for an ONNX teacher.
  */
-export async function startTeacherBackend(choice: BackendChoice, teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
-  const { chooseProvider, isOnnx, providerLine, readOnnxFile } = await import('../model/onnx-teacher.js');
-  if (!teacher || !isOnnx(teacher)) return { backend: await startBackend(choice) };
-  // Read (with its external data) and parsed first: a file that is no ONNX model, or whose data file is
-  // missing, is named as such, not as "no provider could load it".
-  const { bytes } = await readOnnxFile(teacher);
-  const c = await chooseProvider(choice, bytes, teacher);
+export async function startOnnxProvider(choice: BackendChoice, bytes: Uint8Array, file: string): Promise<OrtProvider> {
+  const { chooseProvider, providerLine } = await import('../model/onnx-teacher.js');
+  const c = await chooseProvider(choice, bytes, file);
   console.error(providerLine(c));
-  return { provider: c.provider }; // tfjs is neither loaded nor started for an ONNX teacher
+  return c.provider;
 }
 
 /**
- * The compute for a command that may only describe its teacher (generate/reproduce with --cams): a tfjs
- * teacher is read through tfjs, so wasm is started for it whatever --backend says; an ONNX teacher or none
- * needs nothing. --backend applies to a teacher pass only.
- */
-async function startDescribeBackend(teacher?: string): Promise<{ backend?: BackendInfo; provider?: OrtProvider }> {
-  if (!teacher || (await import('../model/onnx-teacher.js')).isOnnx(teacher)) return {};
-  return { backend: await (await import('../model/backend.js')).initBackend('wasm') };
-}
-
-/**
- * A run's teacher, described once: its compute started (a teacher pass: --backend, or an ONNX provider;
- * describe only: wasm for a tfjs teacher, nothing for ONNX), every weight hashed once, and what it is
- * taken to be printed once.
+ * A run's teacher, described once: every weight read and hashed once, what it is taken to be printed once,
+ * and its compute started. A teacher pass gets --backend (tfjs) or an execution provider chosen on the
+ * bytes just read (ONNX); describing only (generate/reproduce with --cams) needs wasm for a tfjs teacher,
+ * which tfjs reads, and nothing for ONNX. The file is parsed before any provider is tried: a file that is
+ * no ONNX model, or whose data file is missing, is named as such, not as "no provider could load it".
  */
 export async function startTeacher(choice: BackendChoice, p: string, head: TeacherHeadOptions, pass: boolean, log = (l: string) => console.error(l)): Promise<Teacher> {
-  const { teacherHandle } = await import('../model/teacher.js');
-  const { backend, provider } = pass ? await startTeacherBackend(choice, p) : await startDescribeBackend(p);
-  const t = await teacherHandle(p, head, { backend: backend?.kind ?? 'wasm', provider });
+  const { teacherHandle, onnxTeacherHandle } = await import('../model/teacher.js');
+  const { isOnnx } = await import('../model/onnx-teacher.js');
+  const t = isOnnx(p)
+    ? await onnxTeacherHandle(p, head, async (bytes) => (pass ? startOnnxProvider(choice, bytes, p) : undefined))
+    : await teacherHandle(p, head, { backend: (pass ? await startBackend(choice) : await startWasm()).kind });
   log(`teacher: ${p}: ${t.takenAs}`);
   return t;
 }

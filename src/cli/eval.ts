@@ -6,7 +6,7 @@ import { pct } from '../train/progress.js';
 import type { CamsOf } from '../train/localisation.js';
 import { UserError } from '../util/errors.js';
 import type { Dataset } from '../data/types.js';
-import { startBackend, startTeacherBackend, withBackend, withDataFormat, withOnnxHead } from './common.js';
+import { startBackend, startOnnxProvider, withBackend, withDataFormat, withOnnxHead } from './common.js';
 
 export const command = 'eval';
 export const describe = 'top-1 of a model on a dataset split (and CAM-on-part share on synthetic data)';
@@ -30,16 +30,17 @@ type Args = Awaited<ReturnType<typeof builder>['argv']>;
 
 /** Top-1 and a CamsOf for the model, whichever kind it is. */
 async function scorer(a: Args, dataset: Dataset): Promise<{ size: number; fit?: Fit; predict: (set: ImageSet) => Promise<Int32Array>; camsOf: CamsOf }> {
-  const { isOnnx, threadsPerWorker } = await import('../model/onnx-teacher.js');
-  const { openTeacher } = await import('../model/teacher.js');
+  const { isOnnx, threadsPerWorker, describeOnnx, openOnnxRunner } = await import('../model/onnx-teacher.js');
   const { checkModelClasses } = await import('../model/classes.js');
   const { loadModel, DEFAULT_PREPROCESS } = await import('../model/io.js');
   const { evaluate } = await import('../train/evaluate.js');
   const { findCamHead } = await import('../model/cam-head.js');
   const { tfjsCamsOf } = await import('../train/localisation.js');
   if (isOnnx(a.model)) {
-    const { provider } = await startTeacherBackend(a.backend, a.model);
-    const t = await openTeacher(a.model, { featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig, provider, threads: threadsPerWorker(1) });
+    const head = { featureTensor: a.featureTensor, classifierNode: a.classifierNode, teacherConfig: a.teacherConfig };
+    const d = await describeOnnx(a.model, head); // read once: the provider is tried on these bytes, the session opened from them
+    const provider = await startOnnxProvider(a.backend, d.bytes, a.model);
+    const t = await openOnnxRunner(a.model, { ...head, provider, threads: threadsPerWorker(1) }, d);
     checkModelClasses(`model ${a.model}`, t.numClasses, { classNames: t.classNames }, dataset.classNames, a.data);
     if (a.size !== undefined && a.size !== t.inputSize) throw new UserError(`--size ${a.size}: ${a.model} takes ${t.inputSize} px (its sidecar's input_size)`);
     return {

@@ -10,7 +10,6 @@ import { registerWasmIdentity } from './wasm-identity.js';
 import { UserError } from '../util/errors.js';
 
 import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.js';
-export { BACKEND_CHOICES, type BackendChoice } from './backend-choices.js';
 
 export interface BackendInfo {
   /** What the user asked for. */

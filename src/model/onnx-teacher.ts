@@ -17,7 +17,7 @@ import { decodeModel, encodeModel, externalRefs, inlineExternal, exposeFeatures,
 
 export const isOnnx = (p: string) => /\.onnx$/i.test(p);
 
-export interface TeacherConfig {
+interface TeacherConfig {
   input_size: number;
   /** The teacher's resize policy, the default of `cams --fit` when set (src/image/decode.ts Fit). */
   fit?: Fit;
@@ -29,12 +29,12 @@ export interface TeacherConfig {
 }
 
 /** torchvision's ImageNet recipe: what `torch.onnx.export` of a torchvision/timm model expects by default. */
-export const TORCHVISION_PREPROCESS: TeacherConfig = { input_size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channel_order: 'rgb' };
+const TORCHVISION_PREPROCESS: TeacherConfig = { input_size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channel_order: 'rgb' };
 
 
 
 /** The sidecar: --teacher-config, else MODEL.json beside MODEL.onnx, else teacher.json in its directory. */
-export async function readSidecar(model: string, explicit?: string): Promise<{ config: Partial<TeacherConfig>; file?: string; text: string }> {
+async function readSidecar(model: string, explicit?: string): Promise<{ config: Partial<TeacherConfig>; file?: string; text: string }> {
   const candidates = explicit ? [explicit] : [model.replace(/\.onnx$/i, '.json'), path.join(path.dirname(model), 'teacher.json')];
   for (const file of candidates) {
     let text: string;
@@ -78,7 +78,7 @@ const MAX_INLINE = 2 ** 31 - 1;
  * loaded from memory. `identity` is what the fingerprint hashes: the file's bytes, then each external
  * file's (a model without external data hashes as before).
  */
-export async function readOnnxFile(model: string): Promise<{ bytes: Uint8Array; identity: Uint8Array[] }> {
+async function readOnnxFile(model: string): Promise<{ bytes: Uint8Array; identity: Uint8Array[] }> {
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(model);
@@ -218,13 +218,14 @@ export function providerLine(c: ProviderChoice): string {
   return `backend: onnxruntime-node ${ort().env.versions.node} [${c.provider}]${c.tried.length ? ` (skipped ${c.tried.join('; ')})` : ''}`;
 }
 
-export interface OnnxTeacher extends OnnxDescription {
+interface OnnxTeacher extends OnnxDescription {
   session: InferenceSession;
   provider: OrtProvider;
 }
 
-export async function openOnnxTeacher(model: string, o: OnnxHeadOptions & { provider: OrtProvider; threads: number }): Promise<OnnxTeacher> {
-  const d = await describeOnnx(model, o);
+/** A session of the teacher; `described` (from describeOnnx of the same file and options) spares a second read. */
+async function openOnnxTeacher(model: string, o: OnnxHeadOptions & { provider: OrtProvider; threads: number }, described?: OnnxDescription): Promise<OnnxTeacher> {
+  const d = described ?? (await describeOnnx(model, o));
   ort().env.logLevel = 'fatal';
   const session = await ort().InferenceSession.create(exposeFeatures(decodeModel(d.bytes, model), d.head.featureTensor), {
     executionProviders: [o.provider],
@@ -239,7 +240,7 @@ export async function openOnnxTeacher(model: string, o: OnnxHeadOptions & { prov
 }
 
 /** Images (RGB uint8, input_size², HWC) → the model's input tensor per the sidecar. */
-export function inputTensor(t: OnnxDescription, images: Uint8Array[]): Tensor {
+function inputTensor(t: OnnxDescription, images: Uint8Array[]): Tensor {
   const { input_size: S, mean, std, channel_order: order, layout } = t.config;
   const n = images.length;
   const plane = S * S;
@@ -267,7 +268,7 @@ export function inputTensor(t: OnnxDescription, images: Uint8Array[]): Tensor {
  * CAMs [n, h·w] of labels[n] and class probabilities [n, C]. A graph exported with a fixed batch size B
  * runs in chunks of B, the last one padded with copies of its last image (their outputs are dropped).
  */
-export async function runOnnx(t: OnnxTeacher, images: Uint8Array[], labels: Int32Array): Promise<{ cams: Float32Array; h: number; w: number; probs: Float32Array }> {
+async function runOnnx(t: OnnxTeacher, images: Uint8Array[], labels: Int32Array): Promise<{ cams: Float32Array; h: number; w: number; probs: Float32Array }> {
   const B = t.batch;
   if (!B || images.length === B) return runOnnxBatch(t, images, labels);
   const parts: { cams: Float32Array; h: number; w: number; probs: Float32Array }[] = [];
@@ -313,8 +314,8 @@ async function runOnnxBatch(t: OnnxTeacher, images: Uint8Array[], labels: Int32A
 
 /** ORT threads per worker so that workers × threads = cores. */
 /** An ONNX teacher behind the runner face the CAM pass uses. */
-export async function openOnnxRunner(model: string, o: OnnxHeadOptions & { provider: OrtProvider; threads: number }): Promise<TeacherRunner> {
-  const t = await openOnnxTeacher(model, o);
+export async function openOnnxRunner(model: string, o: OnnxHeadOptions & { provider: OrtProvider; threads: number }, described?: OnnxDescription): Promise<TeacherRunner> {
+  const t = await openOnnxTeacher(model, o, described);
   return {
     kind: 'onnx', fingerprint: t.fingerprint, numClasses: t.head.numClasses, inputSize: t.config.input_size, classNames: t.config.class_names, fit: t.config.fit,
     run: (images, labels) => runOnnx(t, images, labels),
