@@ -1,11 +1,59 @@
 // The report of `experiment.ts --protocol budget`: per design, each student's last- and best-epoch test
 // top-1 over the seeds (mean ± sd), label error, whether the unmixed student overfits (train accuracy at
 // the end, validation below its best), and paired differences with 95% t intervals; each ordering stated
-// as it holds or not. Usage: npx tsx scripts/budget-report.ts runs/b60-target [runs/b60-birds …]
+// as it holds or not. The training accuracy the trainer logs is over the epoch's augmented (cropped,
+// flipped, mixed) samples; the clean one is the last epoch's model (the student's checkpoint) scored on the
+// training images at the training view without its randomness (decoded at size + size/8, centre size²),
+// the measure of how far a model has memorised its training set. The test curve the trainer logs is of
+// the whole image at size, a smaller object than training showed; the same models are also scored on the
+// test images at the training view (the paper's test transform, resize then centre crop), reported
+// separately as post hoc.
+// Usage: npx tsx scripts/budget-report.ts runs/b60-target [runs/b60-birds …]
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { mean, pairedDifference, sd } from '../src/util/stats.js';
 import type { DemoResult } from '../src/pipeline/demo.js';
+import { initBackend } from '../src/model/backend.js';
+import { DEFAULT_PREPROCESS, loadModel } from '../src/model/io.js';
+import { openDataset, splitRecords } from '../src/data/index.js';
+import { loadImageSet, type ImageSet } from '../src/train/images.js';
+import type { DatasetRecord } from '../src/data/types.js';
+import { evaluate } from '../src/train/evaluate.js';
+
+await initBackend('wasm');
+
+/** The centre size² of each image decoded at size + size/8: the shards' training view without its random offset. */
+async function centreView(set: ImageSet, records: DatasetRecord[], size: number): Promise<ImageSet> {
+  const big = await loadImageSet(records, size + size / 8);
+  const o = size / 16;
+  const images = big.images.map((img) => {
+    const out = new Uint8Array(size * size * 3);
+    for (let y = 0; y < size; y++) out.set(img.subarray(((y + o) * big.size + o) * 3, ((y + o) * big.size + o + size) * 3), y * size * 3);
+    return out;
+  });
+  return { ...set, images, size };
+}
+
+/** Top-1 of the last epoch's model of each student of a seed, on images of a split at a view. */
+async function lastEpochTop1(seedDir: string, students: string[]): Promise<Map<string, Record<string, number>>> {
+  const dataset = await openDataset(path.join(seedDir, 'data'));
+  const { size } = JSON.parse(await fs.readFile(path.join(seedDir, 'preset.json'), 'utf8')) as { size: number };
+  const sets: Record<string, ImageSet> = {};
+  for (const split of ['train', 'test'] as const) {
+    const records = splitRecords(dataset, split);
+    sets[`${split}-full`] = await loadImageSet(records, size);
+    sets[`${split}-centre`] = await centreView(sets[`${split}-full`], records, size);
+  }
+  const out = new Map<string, Record<string, number>>();
+  for (const m of students) {
+    const { model, meta } = await loadModel(path.join(seedDir, `student-${m}`, 'checkpoint'));
+    const r: Record<string, number> = {};
+    for (const [k, set] of Object.entries(sets)) r[k] = (await evaluate(model, set, meta.preprocess ?? DEFAULT_PREPROCESS)).top1;
+    out.set(m, r);
+    model.dispose();
+  }
+  return out;
+}
 
 const pct = (v: number) => (v * 100).toFixed(1);
 for (const dir of process.argv.slice(2)) {
@@ -20,25 +68,37 @@ for (const dir of process.argv.slice(2)) {
     continue;
   }
   const methods = runs[0].r.rows.map((x) => x.method);
+  const last = await Promise.all(runs.map(({ seed }) => lastEpochTop1(path.join(dir, seed), methods)));
+  const lastOf = (m: string, k: string) => last.map((c) => c.get(m)![k]);
+  const cleanOf = (m: string) => lastOf(m, 'train-centre');
   const of = (m: string, k: 'finalTop1' | 'top1' | 'finalTrainAcc') => runs.map(({ r }) => r.rows.find((x) => x.method === m)![k]);
   console.log(`### ${path.basename(dir)}: ${runs.length} seed(s) (${runs.map((x) => x.seed).join(', ')})\n`);
   console.log(`teacher test top-1 ${pct(mean(runs.map((x) => x.r.teacherTop1)))} ± ${pct(sd(runs.map((x) => x.r.teacherTop1)))}%; CAM maximum inside the part ${pct(mean(runs.map((x) => x.r.camInPart)))}%\n`);
-  console.log('| student | last-epoch test top-1 % | best-epoch test top-1 % (chosen on test: optimistic) | train acc at the end % | label error vs part masks |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| student | last-epoch test top-1 % | best-epoch test top-1 % (chosen on test: optimistic) | last-epoch test top-1 at the training view % (post hoc) | train acc, last epoch\'s augmented samples % | train top-1, clean images at the training view % | label error vs part masks |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const ms = (v: number[]) => `${pct(mean(v))} ± ${pct(sd(v))}`;
   for (const m of methods) {
     const le = runs.map(({ r }) => r.rows.find((x) => x.method === m)!.labelError).filter((v): v is number => v !== null);
-    console.log(`| ${m} | ${pct(mean(of(m, 'finalTop1')))} ± ${pct(sd(of(m, 'finalTop1')))} | ${pct(mean(of(m, 'top1')))} ± ${pct(sd(of(m, 'top1')))} | ${pct(mean(of(m, 'finalTrainAcc')))} | ${le.length ? mean(le).toFixed(3) : 'n/a'} |`);
+    console.log(`| ${m} | ${ms(of(m, 'finalTop1'))} | ${ms(of(m, 'top1'))} | ${ms(lastOf(m, 'test-centre'))} | ${pct(mean(of(m, 'finalTrainAcc')))} | ${pct(mean(cleanOf(m)))} | ${le.length ? mean(le).toFixed(3) : 'n/a'} |`);
   }
   const none = runs.map(({ r }) => r.rows.find((x) => x.method === 'none')!);
   const drop = none.map((x) => Math.max(...x.curve) - x.curve[x.curve.length - 1]);
-  console.log(`\nunmixed student: train accuracy at the end ${none.map((x) => pct(x.finalTrainAcc)).join(', ')}%; validation ${drop.map((d) => pct(d)).join(', ')} points below its best at the end (overfits: ${none.every((x, i) => x.finalTrainAcc >= 0.99 && drop[i] > 0) ? 'yes, every seed' : 'not in every seed'})\n`);
-  console.log('paired differences of last-epoch test top-1 (points), mean [95% interval], seed by seed:\n');
+  const noneClean = cleanOf('none');
+  console.log(`\nunmixed student, seed by seed: train accuracy on the last epoch's augmented samples ${none.map((x) => pct(x.finalTrainAcc)).join(', ')}%; on the clean training images at the training view ${noneClean.map(pct).join(', ')}%; test top-1 ${drop.map((d) => pct(d)).join(', ')} points below its best epoch at the end (overfits, clean train ≥ 99% and test below its best: ${none.every((x, i) => noneClean[i] >= 0.99 && drop[i] > 0) ? 'yes, every seed' : 'not in every seed'})\n`);
   const pairs: [string, string][] = [['snapmix', 'none'], ['cutmix', 'none'], ['mixup', 'none'], ['snapmix', 'cutmix'], ['cutmix', 'mixup'], ['snapmix-midlevel', 'snapmix'], ['snapmix-midlevel', 'none']];
-  for (const [a, b] of pairs) {
-    if (!methods.includes(a) || !methods.includes(b)) continue;
-    const d = pairedDifference(of(b, 'finalTop1'), of(a, 'finalTop1'));
-    const verdict = d.low === undefined ? 'one seed: not tested' : d.low > 0 ? `${a} > ${b} holds` : d.high! < 0 ? `${a} < ${b}: the ordering is reversed` : `${a} vs ${b}: not distinguishable at this size`;
-    console.log(`- ${a} − ${b}: ${d.mean >= 0 ? '+' : ''}${pct(d.mean)}${d.low === undefined ? '' : ` [${pct(d.low)}, ${pct(d.high!)}]`}: ${verdict}`);
+  const views: [string, (m: string) => number[]][] = [
+    ['last-epoch test top-1 (points)', (m) => of(m, 'finalTop1')],
+    ['last-epoch test top-1 at the training view (points; post hoc)', (m) => lastOf(m, 'test-centre')],
+  ];
+  for (const [title, values] of views) {
+    console.log(`paired differences of ${title}, mean [95% interval], seed by seed:\n`);
+    for (const [a, b] of pairs) {
+      if (!methods.includes(a) || !methods.includes(b)) continue;
+      const d = pairedDifference(values(b), values(a));
+      const verdict = d.low === undefined ? 'one seed: not tested' : d.low > 0 ? `${a} > ${b} holds` : d.high! < 0 ? `${a} < ${b}: the ordering is reversed` : `${a} vs ${b}: not distinguishable at this size`;
+      console.log(`- ${a} − ${b}: ${d.mean >= 0 ? '+' : ''}${pct(d.mean)}${d.low === undefined ? '' : ` [${pct(d.low)}, ${pct(d.high!)}]`}: ${verdict}`);
+    }
+    console.log('');
   }
   console.log('');
 }
