@@ -83,6 +83,26 @@ export async function trainStudent(o: StudentOptions): Promise<StudentResult> {
   return withOutput({ out: o.out, kind: 'model', command: 'train', reads, overwrite: false }, (out) => train(o, out.state));
 }
 
+/** What the student validates on: the test split, or (--val-fraction) a split carved from train, tested once at the end. */
+function validationRecords(o: StudentOptions, seed: number): { testRecords: DatasetRecord[]; carved?: DatasetRecord[]; valRecords: DatasetRecord[] } {
+  const testRecords = splitRecords(o.val, 'test');
+  const carved = o.valFraction ? carveValidation(splitRecords(o.val, 'train'), o.valFraction, seed).val : undefined;
+  const valRecords = carved ?? testRecords;
+  if (!valRecords.length) throw new UserError(`--val ${o.valName} has no ${carved ? 'training images to carve a validation split from' : 'test split to validate on'}`);
+  return { testRecords, carved, valRecords };
+}
+
+function epochRoundsLine(sets: ShardSet[], epochs: number): string {
+  const R = Math.max(...sets.map((s) => s.rounds?.count ?? 1));
+  const repeat = epochs > R ? `; ${epochs} epochs over ${R} round(s) show each mix ${Math.ceil(epochs / R)} times: generate --rounds ${epochs} for one pass each` : '';
+  return `epoch-rounds: epoch e reads round e mod R of each shard set (R = ${sets.map((s) => s.rounds?.count ?? '?').join(', ')})${repeat}`;
+}
+
+function epochLine(m: EpochMetrics, epochs: number, isBest: boolean): string {
+  return `epoch ${m.epoch}/${epochs} loss ${m.train_loss.toFixed(4)} train_acc (heavier label) ${pct(m.train_acc)} ` +
+    `val_top1 ${m.val_top1 === null ? 'n/a' : pct(m.val_top1)} lr ${m.lr.toExponential(2)} ${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`;
+}
+
 async function train(o: StudentOptions, outState: OutState): Promise<StudentResult> {
   // The shards hold the views: no crop or flip is applied here, and the model records exactly that.
   const recipe: Recipe = { ...validateRecipe(o.recipe), cropPad: 0, flip: false };
@@ -93,10 +113,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
   const size = o.size ?? made?.size;
   if (size === undefined) throw new UserError(`${sets[0].dir} has no manifest.json recording the image size; pass --size`);
   const fit = chosenFit(o.fit, made?.fit);
-  const testRecords = splitRecords(o.val, 'test');
-  const carved = o.valFraction ? carveValidation(splitRecords(o.val, 'train'), o.valFraction, recipe.seed).val : undefined;
-  const valRecords = carved ?? testRecords;
-  if (!valRecords.length) throw new UserError(`--val ${o.valName} has no ${carved ? 'training images to carve a validation split from' : 'test split to validate on'}`);
+  const { testRecords, carved, valRecords } = validationRecords(o, recipe.seed);
   const ckptDir = path.join(o.out, 'checkpoint');
   const request = await studentRequest(o, { size, fit, recipe, valRecords });
   const exclude = carved ? await holdOut(sets, carved, o, log) : undefined;
@@ -116,10 +133,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
   const meta = { classNames: o.val.classNames, inputSize: size, preprocess: pre, fit, recipe, student: { shards: request.shards, midlevel: !!o.midlevel, fineTune } };
   const pool = makePool('decode-worker', o.workers, Math.ceil(rows / recipe.batchSize));
   const make = () => shardSource({ sets, numClasses: C, size, batchSize: recipe.batchSize, seed: recipe.seed, bufferSize: o.bufferSize, pre, pool, epochRounds: o.epochRounds, exclude });
-  if (o.epochRounds) {
-    const R = Math.max(...sets.map((s) => s.rounds?.count ?? 1));
-    log(`epoch-rounds: epoch e reads round e mod R of each shard set (R = ${sets.map((s) => s.rounds?.count ?? '?').join(', ')})${recipe.epochs > R ? `; ${recipe.epochs} epochs over ${R} round(s) show each mix ${Math.ceil(recipe.epochs / R)} times: generate --rounds ${recipe.epochs} for one pass each` : ''}`);
-  }
+  if (o.epochRounds) log(epochRoundsLine(sets, recipe.epochs));
   let current = make();
   const source: BatchSource = { size, numClasses: C, get batchesPerEpoch() { return current.batchesPerEpoch; }, epoch: (e) => current.epoch(e) };
   try {
@@ -138,10 +152,7 @@ async function train(o: StudentOptions, outState: OutState): Promise<StudentResu
       evaluate: async () => (await evaluate(deploy, valSet, pre)).top1,
       evalEvery: o.valEvery,
       onEpoch: async (m, isBest, opt) => {
-        log(
-          `epoch ${m.epoch}/${recipe.epochs} loss ${m.train_loss.toFixed(4)} train_acc (heavier label) ${pct(m.train_acc)} ` +
-            `val_top1 ${m.val_top1 === null ? 'n/a' : pct(m.val_top1)} lr ${m.lr.toExponential(2)} ${m.images_per_s.toFixed(1)} img/s${isBest ? ' *best, saved' : ''}`,
-        );
+        log(epochLine(m, recipe.epochs, isBest));
         if (isBest) {
           best = m.val_top1 ?? undefined;
           await saveModel(deploy, o.out, { ...meta, epoch: m.epoch, valTop1: m.val_top1 });
