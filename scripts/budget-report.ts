@@ -19,6 +19,7 @@ import { openDataset, splitRecords } from '../src/data/index.js';
 import { loadImageSet, type ImageSet } from '../src/train/images.js';
 import type { DatasetRecord } from '../src/data/types.js';
 import { evaluate } from '../src/train/evaluate.js';
+import { writeLineChart } from '../src/image/plot.js';
 
 await initBackend('wasm');
 
@@ -84,8 +85,13 @@ for (const dir of process.argv.slice(2)) {
   const none = runs.map(({ r }) => r.rows.find((x) => x.method === 'none')!);
   const drop = none.map((x) => Math.max(...x.curve) - x.curve[x.curve.length - 1]);
   const noneClean = cleanOf('none');
-  console.log(`\nunmixed student, seed by seed: train accuracy on the last epoch's augmented samples ${none.map((x) => pct(x.finalTrainAcc)).join(', ')}%; on the clean training images at the training view ${noneClean.map(pct).join(', ')}%; test top-1 ${drop.map((d) => pct(d)).join(', ')} points below its best epoch at the end (overfits, clean train ≥ 99% and test below its best: ${none.every((x, i) => noneClean[i] >= 0.99 && drop[i] > 0) ? 'yes, every seed' : 'not in every seed'})\n`);
-  const pairs: [string, string][] = [['snapmix', 'none'], ['cutmix', 'none'], ['mixup', 'none'], ['snapmix', 'cutmix'], ['cutmix', 'mixup'], ['snapmix-midlevel', 'snapmix'], ['snapmix-midlevel', 'none']];
+  // The unmixed student's two curves, mean over seeds: memorising (train) while the test top-1 stalls or falls.
+  const metrics = await Promise.all(runs.map(async ({ seed }) => (await fs.readFile(path.join(dir, seed, 'student-none', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { train_acc: number; val_top1: number })));
+  const avg = (k: 'train_acc' | 'val_top1') => metrics[0].map((_, e) => mean(metrics.map((ms) => ms[e][k])));
+  const plot = path.join(dir, 'none-train-test.png');
+  await writeLineChart(plot, [{ name: 'train (augmented)', values: avg('train_acc') }, { name: 'test', values: avg('val_top1') }], `${path.basename(dir)}: the unmixed student per epoch, mean of ${runs.length} seed(s)`, 'accuracy');
+  console.log(`\nunmixed student, seed by seed: train accuracy on the last epoch's augmented samples ${none.map((x) => pct(x.finalTrainAcc)).join(', ')}%; on the clean training images at the training view ${noneClean.map(pct).join(', ')}%; test top-1 ${drop.map((d) => pct(d)).join(', ')} points below its best epoch at the end (overfits, clean train ≥ 99% and test below its best: ${none.every((x, i) => noneClean[i] >= 0.99 && drop[i] > 0) ? 'yes, every seed' : 'not in every seed'}); curves ${plot}\n`);
+  const pairs: [string, string][] = [['snapmix', 'none'], ['cutmix', 'none'], ['mixup', 'none'], ['snapmix', 'cutmix'], ['cutmix', 'mixup'], ['snapmix-midlevel', 'snapmix'], ['snapmix-midlevel', 'none'], ['snapmix-midlevel', 'cutmix']];
   const views: [string, (m: string) => number[]][] = [
     ['last-epoch test top-1 (points)', (m) => of(m, 'finalTop1')],
     ['last-epoch test top-1 at the training view (points; post hoc)', (m) => lastOf(m, 'test-centre')],

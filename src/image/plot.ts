@@ -34,13 +34,14 @@ function lineChartSvg(series: Series[], title: string, yLabel: string): string {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 8}" y="${y(v) + 4}" text-anchor="end">${(v * 100).toFixed(0)}%</text>`);
   }
-  const every = Math.ceil(n / 20); // at most 20 tick labels
+  // A round step giving at most 10 epoch labels (1, 20, 40, … for 150 epochs), so the labels never overlap.
+  const every = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000].find((st) => n / st <= 10) ?? Math.ceil(n / 10);
   for (let i = 0; i < n; i++) if ((i + 1) % every === 0 || i === 0) parts.push(`<text x="${x(i)}" y="${H - m.b + 18}" text-anchor="middle">${i + 1}</text>`);
   series.forEach((s, k) => {
     const c = COLORS[k % COLORS.length];
     const pts = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2.5" points="${pts}"/>`);
-    s.values.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${c}"/>`));
+    if (n <= 60) s.values.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${c}"/>`)); // dots would merge into a band
     parts.push(`<rect x="${W - m.r + 15}" y="${m.t + k * 22}" width="14" height="4" fill="${c}"/><text x="${W - m.r + 35}" y="${m.t + k * 22 + 6}">${esc(s.name)}</text>`);
   });
   return chartSvg(W, H, m, title, 'epoch', yLabel, parts);
