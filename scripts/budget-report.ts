@@ -88,9 +88,11 @@ for (const dir of process.argv.slice(2)) {
   // The unmixed student's two curves, mean over seeds: memorising (train) while the test top-1 stalls or falls.
   const metrics = await Promise.all(runs.map(async ({ seed }) => (await fs.readFile(path.join(dir, seed, 'student-none', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { train_acc: number; val_top1: number })));
   const avg = (k: 'train_acc' | 'val_top1') => metrics[0].map((_, e) => mean(metrics.map((ms) => ms[e][k])));
+  const curves = path.join(dir, 'test-curves.png');
+  await writeLineChart(curves, methods.map((m) => ({ name: m, values: runs[0].r.rows[0].curve.map((_, e) => mean(runs.map(({ r }) => r.rows.find((x) => x.method === m)!.curve[e]))) })), `${path.basename(dir)}: test top-1 per epoch, mean of ${runs.length} seed(s)`, 'top-1');
   const plot = path.join(dir, 'none-train-test.png');
   await writeLineChart(plot, [{ name: 'train (augmented)', values: avg('train_acc') }, { name: 'test', values: avg('val_top1') }], `${path.basename(dir)}: the unmixed student per epoch, mean of ${runs.length} seed(s)`, 'accuracy');
-  console.log(`\nunmixed student, seed by seed: train accuracy on the last epoch's augmented samples ${none.map((x) => pct(x.finalTrainAcc)).join(', ')}%; on the clean training images at the training view ${noneClean.map(pct).join(', ')}%; test top-1 ${drop.map((d) => pct(d)).join(', ')} points below its best epoch at the end (overfits, clean train ≥ 99% and test below its best: ${none.every((x, i) => noneClean[i] >= 0.99 && drop[i] > 0) ? 'yes, every seed' : 'not in every seed'}); curves ${plot}\n`);
+  console.log(`\nunmixed student, seed by seed: train accuracy on the last epoch's augmented samples ${none.map((x) => pct(x.finalTrainAcc)).join(', ')}%; on the clean training images at the training view ${noneClean.map(pct).join(', ')}%; test top-1 ${drop.map((d) => pct(d)).join(', ')} points below its best epoch at the end (overfits, clean train ≥ 99% and test below its best: ${none.every((x, i) => noneClean[i] >= 0.99 && drop[i] > 0) ? 'yes, every seed' : 'not in every seed'}); curves ${plot}, ${curves}\n`);
   const pairs: [string, string][] = [['snapmix', 'none'], ['cutmix', 'none'], ['mixup', 'none'], ['snapmix', 'cutmix'], ['cutmix', 'mixup'], ['snapmix-midlevel', 'snapmix'], ['snapmix-midlevel', 'none'], ['snapmix-midlevel', 'cutmix']];
   const views: [string, (m: string) => number[]][] = [
     ['last-epoch test top-1 (points)', (m) => of(m, 'finalTop1')],

@@ -7,7 +7,7 @@
 //   finetune  the same, teacher and students fine-tuned from one backbone pretrained on the disjoint
 //             'pretrain' design (--init, --freeze-stem, --backbone-lr 0.1), the paper's regime
 //   budget    the paper's budget ratio: the finetune regime trained until the unmixed student overfits
-//             (--epochs 100, rounds = epochs, 10 images a class), students none, mixup, cutmix, snapmix and
+//             (docs/EXPERIMENTS.md: --epochs 150 --per-class 10, rounds = epochs), students none, mixup, cutmix, snapmix and
 //             snapmix with the mid-level head, on --design target or birds; 5 seeds by default
 //   teacher-quality  on a finished finetune run (--out): SnapMix students behind teachers fine-tuned for
 //             fewer epochs (--teacher-epochs 1,2,4; the run's own teacher is the top point), plotted as
