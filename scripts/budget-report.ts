@@ -3,7 +3,8 @@
 // the end, validation below its best), and paired differences with 95% t intervals; each ordering stated
 // as it holds or not. The training accuracy the trainer logs is over the epoch's augmented (cropped,
 // flipped, mixed) samples; the clean one is the last epoch's model (the student's checkpoint) scored on the
-// training images at the training view without its randomness (decoded at size + size/8, centre size²),
+// training images at the training view without its randomness (decoded at the shards' --resize, centre
+// --size²),
 // the measure of how far a model has memorised its training set. The test curve the trainer logs is of
 // the whole image at size, a smaller object than training showed; the same models are also scored on the
 // test images at the training view (the paper's test transform, resize then centre crop), reported
@@ -17,40 +18,38 @@ import { initBackend } from '../src/model/backend.js';
 import { DEFAULT_PREPROCESS, loadModel } from '../src/model/io.js';
 import { openDataset, splitRecords } from '../src/data/index.js';
 import { loadImageSet, type ImageSet } from '../src/train/images.js';
-import type { DatasetRecord } from '../src/data/types.js';
+import { readManifest } from '../src/shards/reader.js';
+import { cropFlip } from '../src/image/crop.js';
+import { recordedFit } from '../src/image/decode.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { writeLineChart } from '../src/image/plot.js';
 
 await initBackend('wasm');
 
-/** The centre size² of each image decoded at size + size/8: the shards' training view without its random offset. */
-async function centreView(set: ImageSet, records: DatasetRecord[], size: number): Promise<ImageSet> {
-  const big = await loadImageSet(records, size + size / 8);
-  const o = size / 16;
-  const images = big.images.map((img) => {
-    const out = new Uint8Array(size * size * 3);
-    for (let y = 0; y < size; y++) out.set(img.subarray(((y + o) * big.size + o) * 3, ((y + o) * big.size + o + size) * 3), y * size * 3);
-    return out;
-  });
-  return { ...set, images, size };
+/**
+ * The training images and the test images at the shards' view without its randomness: decoded at the
+ * generate config's --resize with its fit, then the centre --size² window (the offset generate's
+ * `--crop center` takes), each seed's own config read from its shards.
+ */
+async function centreViews(seedDir: string): Promise<Record<'train' | 'test', ImageSet>> {
+  const dataset = await openDataset(path.join(seedDir, 'data'));
+  const { size, resize, fit } = (await readManifest(path.join(seedDir, 'shards-none'))).config;
+  const o = (resize - size) >> 1;
+  const view = async (split: 'train' | 'test'): Promise<ImageSet> => {
+    const big = await loadImageSet(splitRecords(dataset, split), resize, { fit: recordedFit(fit) });
+    return { ...big, size, images: big.images.map((img) => cropFlip(img, resize, 3, { x0: o, y0: o, size, flip: false }, (n) => new Uint8Array(n))) };
+  };
+  return { train: await view('train'), test: await view('test') };
 }
 
-/** Top-1 of the last epoch's model of each student of a seed, on images of a split at a view. */
-async function lastEpochTop1(seedDir: string, students: string[]): Promise<Map<string, Record<string, number>>> {
-  const dataset = await openDataset(path.join(seedDir, 'data'));
-  const { size } = JSON.parse(await fs.readFile(path.join(seedDir, 'preset.json'), 'utf8')) as { size: number };
-  const sets: Record<string, ImageSet> = {};
-  for (const split of ['train', 'test'] as const) {
-    const records = splitRecords(dataset, split);
-    sets[`${split}-full`] = await loadImageSet(records, size);
-    sets[`${split}-centre`] = await centreView(sets[`${split}-full`], records, size);
-  }
-  const out = new Map<string, Record<string, number>>();
+/** Top-1 of the last epoch's model (the checkpoint) of each student of a seed, on both splits at that view. */
+async function lastEpochTop1(seedDir: string, students: string[]): Promise<Map<string, Record<'train' | 'test', number>>> {
+  const sets = await centreViews(seedDir);
+  const out = new Map<string, Record<'train' | 'test', number>>();
   for (const m of students) {
     const { model, meta } = await loadModel(path.join(seedDir, `student-${m}`, 'checkpoint'));
-    const r: Record<string, number> = {};
-    for (const [k, set] of Object.entries(sets)) r[k] = (await evaluate(model, set, meta.preprocess ?? DEFAULT_PREPROCESS)).top1;
-    out.set(m, r);
+    const pre = meta.preprocess ?? DEFAULT_PREPROCESS;
+    out.set(m, { train: (await evaluate(model, sets.train, pre)).top1, test: (await evaluate(model, sets.test, pre)).top1 });
     model.dispose();
   }
   return out;
@@ -70,8 +69,8 @@ for (const dir of process.argv.slice(2)) {
   }
   const methods = runs[0].r.rows.map((x) => x.method);
   const last = await Promise.all(runs.map(({ seed }) => lastEpochTop1(path.join(dir, seed), methods)));
-  const lastOf = (m: string, k: string) => last.map((c) => c.get(m)![k]);
-  const cleanOf = (m: string) => lastOf(m, 'train-centre');
+  const lastOf = (m: string, k: 'train' | 'test') => last.map((c) => c.get(m)![k]);
+  const cleanOf = (m: string) => lastOf(m, 'train');
   const of = (m: string, k: 'finalTop1' | 'top1' | 'finalTrainAcc') => runs.map(({ r }) => r.rows.find((x) => x.method === m)![k]);
   console.log(`### ${path.basename(dir)}: ${runs.length} seed(s) (${runs.map((x) => x.seed).join(', ')})\n`);
   console.log(`teacher test top-1 ${pct(mean(runs.map((x) => x.r.teacherTop1)))} ± ${pct(sd(runs.map((x) => x.r.teacherTop1)))}%; CAM maximum inside the part ${pct(mean(runs.map((x) => x.r.camInPart)))}%\n`);
@@ -80,7 +79,7 @@ for (const dir of process.argv.slice(2)) {
   const ms = (v: number[]) => `${pct(mean(v))} ± ${pct(sd(v))}`;
   for (const m of methods) {
     const le = runs.map(({ r }) => r.rows.find((x) => x.method === m)!.labelError).filter((v): v is number => v !== null);
-    console.log(`| ${m} | ${ms(of(m, 'finalTop1'))} | ${ms(of(m, 'top1'))} | ${ms(lastOf(m, 'test-centre'))} | ${pct(mean(of(m, 'finalTrainAcc')))} | ${pct(mean(cleanOf(m)))} | ${le.length ? mean(le).toFixed(3) : 'n/a'} |`);
+    console.log(`| ${m} | ${ms(of(m, 'finalTop1'))} | ${ms(of(m, 'top1'))} | ${ms(lastOf(m, 'test'))} | ${pct(mean(of(m, 'finalTrainAcc')))} | ${pct(mean(cleanOf(m)))} | ${le.length ? mean(le).toFixed(3) : 'n/a'} |`);
   }
   const none = runs.map(({ r }) => r.rows.find((x) => x.method === 'none')!);
   const drop = none.map((x) => Math.max(...x.curve) - x.curve[x.curve.length - 1]);
@@ -96,7 +95,7 @@ for (const dir of process.argv.slice(2)) {
   const pairs: [string, string][] = [['snapmix', 'none'], ['cutmix', 'none'], ['mixup', 'none'], ['snapmix', 'cutmix'], ['cutmix', 'mixup'], ['snapmix-midlevel', 'snapmix'], ['snapmix-midlevel', 'none'], ['snapmix-midlevel', 'cutmix']];
   const views: [string, (m: string) => number[]][] = [
     ['last-epoch test top-1 (points)', (m) => of(m, 'finalTop1')],
-    ['last-epoch test top-1 at the training view (points; post hoc)', (m) => lastOf(m, 'test-centre')],
+    ['last-epoch test top-1 at the training view (points; post hoc)', (m) => lastOf(m, 'test')],
   ];
   for (const [title, values] of views) {
     console.log(`paired differences of ${title}, mean [95% interval], seed by seed:\n`);
