@@ -53,10 +53,17 @@ export function validateRecipe(r: Recipe): Recipe {
  * fine-tuned teacher 35 and 10 points below an earlier epoch (2 seeds), a 3-epoch warm-up still 14; at a
  * tenth the largest drop was 2 points.
  */
-export const FINE_TUNE_BACKBONE_LR = 0.1;
+const FINE_TUNE_BACKBONE_LR = 0.1;
 
-/** --backbone-lr, checked against the same schema (fine-tuning is not part of the recipe). */
-export function checkBackboneLr(v: number): void {
-  const problems = checkOptions('train', { 'backbone-lr': v });
+/** The fine-tuning flags teacher and student share. */
+interface FineTuneFlags { init?: string; freezeStem?: boolean; backboneLr?: number }
+
+/** The backbone's rate as a multiple of --lr: --backbone-lr, FINE_TUNE_BACKBONE_LR with --init, else 1. */
+export const backboneLrOf = (o: FineTuneFlags): number => (o.init ? (o.backboneLr ?? FINE_TUNE_BACKBONE_LR) : 1);
+
+/** --freeze-stem/--backbone-lr only with --init; the rate checked against the same schema (fine-tuning is not part of the recipe). */
+export function checkFineTuneFlags(o: FineTuneFlags): void {
+  if (!o.init && (o.freezeStem || o.backboneLr !== undefined)) throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
+  const problems = checkOptions('train', { 'backbone-lr': backboneLrOf(o) });
   if (problems.length) throw new UserError(problems.join('; '));
 }

@@ -15,7 +15,7 @@ import { chosenFit, recordedFit, type Fit } from '../image/decode.js';
 import { evaluate } from './evaluate.js';
 import { trainLoop, type BatchSource, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
-import { checkBackboneLr, FINE_TUNE_BACKBONE_LR, validateRecipe, type Recipe } from './recipe.js';
+import { backboneLrOf, checkFineTuneFlags, validateRecipe, type Recipe } from './recipe.js';
 import { openShardSets, type ShardSet } from './shard-set.js';
 import { keptRows, shardSource, type KeptRows } from './shard-source.js';
 import { carveValidation } from './holdout.js';
@@ -230,7 +230,7 @@ async function studentRequest(o: StudentOptions, r: { size: number; fit: Fit; re
     val: recordsIdentity(o.val.classNames, r.valRecords),
     size: r.size, fit: r.fit, recipe: { ...r.recipe },
     arch: o.init ? null : { width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth, stages: o.stages ?? DEFAULT_RESNET.stages },
-    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? FINE_TUNE_BACKBONE_LR } : null,
+    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: backboneLrOf(o) } : null,
     midlevel: !!o.midlevel, midLayer: o.midLayer ?? null, bufferSize: o.bufferSize, epochRounds: !!o.epochRounds,
     trainWorkers: o.trainWorkers ?? 1, refreshEvery: o.refreshEvery ?? null,
     // Present only when asked for, so requests recorded by earlier versions still compare equal.
@@ -250,12 +250,8 @@ async function startingPoint(o: StudentOptions, r: { resume: boolean; ckptDir: s
   const { recipe, log } = r;
   const C = r.numClasses;
   // Identities, not machine paths: the model records what it was trained from, not where it lay.
-  let fineTune: FineTune = { init: (r.request.init as { model: string } | null)?.model ?? null, freezeStem: !!o.freezeStem, backboneLr: o.init ? (o.backboneLr ?? FINE_TUNE_BACKBONE_LR) : 1 };
-  if (o.init) {
-    checkBackboneLr(fineTune.backboneLr);
-  } else if (o.freezeStem || o.backboneLr !== undefined) {
-    throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
-  }
+  let fineTune: FineTune = { init: (r.request.init as { model: string } | null)?.model ?? null, freezeStem: !!o.freezeStem, backboneLr: backboneLrOf(o) };
+  checkFineTuneFlags(o);
   if (r.resume) {
     const ck = await loadCheckpoint(r.ckptDir);
     const deploy = ck.model;

@@ -11,7 +11,7 @@ import { evaluate } from './evaluate.js';
 import { cleanSource } from './clean-source.js';
 import { trainLoop, type EpochMetrics } from './loop.js';
 import { pct } from './progress.js';
-import { checkBackboneLr, FINE_TUNE_BACKBONE_LR, validateRecipe, type Recipe } from './recipe.js';
+import { backboneLrOf, checkFineTuneFlags, validateRecipe, type Recipe } from './recipe.js';
 import { UserError } from '../util/errors.js';
 import { gradientScales, modelFromBackbone } from './init.js';
 import { withOutput, type OutState } from '../util/outdir.js';
@@ -60,7 +60,7 @@ async function train(o: TeacherOptions, outState: OutState): Promise<TeacherResu
     data: recordsIdentity(o.dataset.classNames, [...trainRecs, ...test]),
     size: o.size, fit: chosenFit(o.fit, undefined), recipe: { ...recipe },
     arch: o.init ? null : { width: o.width ?? DEFAULT_RESNET.width, depth: o.depth ?? DEFAULT_RESNET.depth, stages: o.stages ?? DEFAULT_RESNET.stages },
-    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: o.backboneLr ?? FINE_TUNE_BACKBONE_LR } : null,
+    init: o.init ? { model: await modelIdentity(o.init), freezeStem: !!o.freezeStem, backboneLr: backboneLrOf(o) } : null,
     trainWorkers: o.trainWorkers ?? 1,
   };
   const existing = await fs.readdir(o.out).catch(() => [] as string[]);
@@ -72,9 +72,8 @@ async function train(o: TeacherOptions, outState: OutState): Promise<TeacherResu
   const testSet = await loadImageSet(test, o.size, { fit });
   log(`data: ${trainRecs.length} train / ${test.length} test images, ${o.dataset.classNames.length} classes, ${o.size}px`);
   const numClasses = o.dataset.classNames.length;
-  const backboneLr = o.backboneLr ?? (o.init ? FINE_TUNE_BACKBONE_LR : 1);
-  if (!o.init && (o.freezeStem || o.backboneLr !== undefined)) throw new UserError('--freeze-stem and --backbone-lr fine-tune a pretrained backbone: pass --init MODEL too');
-  checkBackboneLr(backboneLr);
+  checkFineTuneFlags(o);
+  const backboneLr = backboneLrOf(o);
   const model = o.init
     ? (await modelFromBackbone(o.init, { inputSize: o.size, numClasses, seed: recipe.seed, freezeStem: !!o.freezeStem })).model
     : buildResNet({
